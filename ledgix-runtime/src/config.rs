@@ -1,0 +1,692 @@
+//! Configuration: a builder, and `from_env()` with the official SDKs' variable names.
+//!
+//! | variable | default |
+//! |---|---|
+//! | `LEDGIX_VAULT_URL` | `http://localhost:8000` |
+//! | `LEDGIX_VAULT_API_KEY` | unset |
+//! | `LEDGIX_VAULT_TIMEOUT` | `30s` |
+//! | `LEDGIX_VERIFY_JWT` | `true` |
+//! | `LEDGIX_JWT_ISSUER` | `alcv-vault` |
+//! | `LEDGIX_JWT_AUDIENCE` | `ledgix-sdk` |
+//! | `LEDGIX_AGENT_ID` | `default-agent` |
+//! | `LEDGIX_SESSION_ID` | unset |
+//! | `LEDGIX_REVIEW_POLL_INTERVAL` | `2s` |
+//! | `LEDGIX_REVIEW_TIMEOUT` | `900s` |
+//! | `LEDGIX_REVIEW_MODE` | `block` (or `detach`) |
+//! | `LEDGIX_MAX_RETRIES` | `3` |
+//! | `LEDGIX_RETRY_BASE_DELAY` | `500ms` |
+//! | `LEDGIX_JWKS_TTL` (or `LEDGIX_JWKS_TTL_SECONDS`) | `300s` |
+//! | `LEDGIX_ALLOW_INSECURE_HTTP` | `false` |
+//!
+//! Durations accept `500ms`, `30s`, `15m`, `1h`; a bare number is seconds, as in the Python
+//! SDK (the TypeScript SDK reads bare numbers as milliseconds: write the unit to be safe).
+//! An empty variable counts as unset.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::client::LedgixClient;
+use crate::error::Error;
+use crate::jwk::KeySet;
+use crate::sleep::{Sleeper, TokioSleeper};
+
+/// What a guarded call does when the Vault sends the request to a human reviewer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReviewMode {
+    /// Poll `/clearance-status/{id}` until a decision or `review_timeout` (the default).
+    #[default]
+    Block,
+    /// Return [`Error::ReviewPending`] at once, carrying a
+    /// [`PendingApproval`](crate::PendingApproval) to resume or cancel later.
+    Detach,
+}
+
+/// A secret that never prints.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Secret(String);
+
+impl Secret {
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+/// Everything a [`LedgixClient`] needs. Cheap to clone. `Debug` never shows the API key.
+#[derive(Clone)]
+pub struct Config {
+    pub(crate) vault_url: String,
+    pub(crate) api_key: Option<Secret>,
+    pub(crate) timeout: Duration,
+    pub(crate) verify_jwt: bool,
+    pub(crate) jwt_issuer: String,
+    pub(crate) jwt_audience: String,
+    pub(crate) agent_id: String,
+    pub(crate) session_id: Option<String>,
+    pub(crate) review_poll_interval: Duration,
+    pub(crate) review_timeout: Duration,
+    pub(crate) review_mode: ReviewMode,
+    pub(crate) max_retries: u32,
+    pub(crate) retry_base_delay: Duration,
+    pub(crate) jwks_ttl: Duration,
+    pub(crate) trusted_keys: Option<KeySet>,
+    pub(crate) allow_insecure_http: bool,
+    pub(crate) sleeper: Arc<dyn Sleeper>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("vault_url", &self.vault_url)
+            .field("api_key", &self.api_key)
+            .field("timeout", &self.timeout)
+            .field("verify_jwt", &self.verify_jwt)
+            .field("jwt_issuer", &self.jwt_issuer)
+            .field("jwt_audience", &self.jwt_audience)
+            .field("agent_id", &self.agent_id)
+            .field("session_id", &self.session_id)
+            .field("review_poll_interval", &self.review_poll_interval)
+            .field("review_timeout", &self.review_timeout)
+            .field("review_mode", &self.review_mode)
+            .field("max_retries", &self.max_retries)
+            .field("retry_base_delay", &self.retry_base_delay)
+            .field("jwks_ttl", &self.jwks_ttl)
+            .field("trusted_keys", &self.trusted_keys)
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            vault_url: "http://localhost:8000".into(),
+            api_key: None,
+            timeout: Duration::from_secs(30),
+            verify_jwt: true,
+            jwt_issuer: "alcv-vault".into(),
+            jwt_audience: "ledgix-sdk".into(),
+            agent_id: "default-agent".into(),
+            session_id: None,
+            review_poll_interval: Duration::from_secs(2),
+            review_timeout: Duration::from_secs(900),
+            review_mode: ReviewMode::Block,
+            max_retries: 3,
+            retry_base_delay: Duration::from_millis(500),
+            jwks_ttl: Duration::from_secs(300),
+            trusted_keys: None,
+            allow_insecure_http: false,
+            sleeper: Arc::new(TokioSleeper),
+        }
+    }
+}
+
+impl Config {
+    /// Reads every `LEDGIX_*` variable (see the module docs); an invalid value is an error
+    /// naming the variable and the value.
+    pub fn from_env() -> Result<Config, Error> {
+        ConfigBuilder::from_env()?.build()
+    }
+
+    /// A builder starting from the defaults (not from the environment).
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder {
+            config: Config::default(),
+        }
+    }
+
+    /// A builder starting from this configuration.
+    pub fn to_builder(&self) -> ConfigBuilder {
+        ConfigBuilder {
+            config: self.clone(),
+        }
+    }
+
+    /// Base URL of the Vault, without a trailing slash.
+    pub fn vault_url(&self) -> &str {
+        &self.vault_url
+    }
+    /// Whether an API key is configured (the key itself is never exposed).
+    pub fn has_api_key(&self) -> bool {
+        self.api_key.is_some()
+    }
+    /// Per-request HTTP timeout.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+    /// Whether [`LedgixClient::request_clearance`] verifies the A-JWT. Guarded calls always do.
+    pub fn verify_jwt(&self) -> bool {
+        self.verify_jwt
+    }
+    /// Expected `iss` of A-JWTs.
+    pub fn jwt_issuer(&self) -> &str {
+        &self.jwt_issuer
+    }
+    /// Expected `aud` of A-JWTs.
+    pub fn jwt_audience(&self) -> &str {
+        &self.jwt_audience
+    }
+    /// Agent id sent with every request.
+    pub fn agent_id(&self) -> &str {
+        &self.agent_id
+    }
+    /// Session id sent with every request, if any.
+    pub fn session_id(&self) -> Option<&str> {
+        self.session_id.as_deref()
+    }
+    /// Pause between polls of a pending request.
+    pub fn review_poll_interval(&self) -> Duration {
+        self.review_poll_interval
+    }
+    /// How long to wait for a human review.
+    pub fn review_timeout(&self) -> Duration {
+        self.review_timeout
+    }
+    /// Block or detach on pending review.
+    pub fn review_mode(&self) -> ReviewMode {
+        self.review_mode
+    }
+    /// Retries after a transport error or a 5xx.
+    pub fn max_retries(&self) -> u32 {
+        self.max_retries
+    }
+    /// First backoff step (full jitter, doubling, capped at 30 s).
+    pub fn retry_base_delay(&self) -> Duration {
+        self.retry_base_delay
+    }
+    /// How long a fetched JWKS stays fresh.
+    pub fn jwks_ttl(&self) -> Duration {
+        self.jwks_ttl
+    }
+    /// Keys pinned by the caller: when set, tokens and ledger proofs verify against these
+    /// and the Vault's JWKS endpoint is never consulted.
+    pub fn trusted_keys(&self) -> Option<&KeySet> {
+        self.trusted_keys.as_ref()
+    }
+    /// Whether plain `http://` to a host other than loopback is allowed.
+    pub fn allow_insecure_http(&self) -> bool {
+        self.allow_insecure_http
+    }
+    /// The sleeper used for backoff and polling.
+    pub fn sleeper(&self) -> &Arc<dyn Sleeper> {
+        &self.sleeper
+    }
+}
+
+/// Builds a [`Config`]; every setter has the name of its field.
+#[derive(Debug, Clone)]
+pub struct ConfigBuilder {
+    config: Config,
+}
+
+impl ConfigBuilder {
+    /// A builder holding the values of the `LEDGIX_*` environment variables.
+    pub fn from_env() -> Result<ConfigBuilder, Error> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// A builder holding the values `lookup` gives for the `LEDGIX_*` names (testable
+    /// without touching the process environment).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<ConfigBuilder, Error> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let mut b = Config::builder();
+        if let Some(v) = get("LEDGIX_VAULT_URL") {
+            b = b.vault_url(v.trim());
+        }
+        if let Some(v) = get("LEDGIX_VAULT_API_KEY") {
+            b = b.api_key(v);
+        }
+        if let Some(v) = get("LEDGIX_VAULT_TIMEOUT") {
+            b = b.timeout(env_duration("LEDGIX_VAULT_TIMEOUT", &v)?);
+        }
+        if let Some(v) = get("LEDGIX_VERIFY_JWT") {
+            b = b.verify_jwt(env_bool("LEDGIX_VERIFY_JWT", &v)?);
+        }
+        if let Some(v) = get("LEDGIX_JWT_ISSUER") {
+            b = b.jwt_issuer(v);
+        }
+        if let Some(v) = get("LEDGIX_JWT_AUDIENCE") {
+            b = b.jwt_audience(v);
+        }
+        if let Some(v) = get("LEDGIX_AGENT_ID") {
+            b = b.agent_id(v);
+        }
+        if let Some(v) = get("LEDGIX_SESSION_ID") {
+            b = b.session_id(v);
+        }
+        if let Some(v) = get("LEDGIX_REVIEW_POLL_INTERVAL") {
+            b = b.review_poll_interval(env_duration("LEDGIX_REVIEW_POLL_INTERVAL", &v)?);
+        }
+        if let Some(v) = get("LEDGIX_REVIEW_TIMEOUT") {
+            b = b.review_timeout(env_duration("LEDGIX_REVIEW_TIMEOUT", &v)?);
+        }
+        if let Some(v) = get("LEDGIX_REVIEW_MODE") {
+            b = b.review_mode(match v.trim().to_ascii_lowercase().as_str() {
+                "block" => ReviewMode::Block,
+                "detach" => ReviewMode::Detach,
+                _ => {
+                    return Err(env_error(
+                        "LEDGIX_REVIEW_MODE",
+                        &v,
+                        "expected `block` or `detach`",
+                    ));
+                }
+            });
+        }
+        if let Some(v) = get("LEDGIX_MAX_RETRIES") {
+            let n = v.trim().parse::<u32>().map_err(|_| {
+                env_error("LEDGIX_MAX_RETRIES", &v, "expected a whole number ≥ 0")
+            })?;
+            b = b.max_retries(n);
+        }
+        if let Some(v) = get("LEDGIX_RETRY_BASE_DELAY") {
+            b = b.retry_base_delay(env_duration("LEDGIX_RETRY_BASE_DELAY", &v)?);
+        }
+        for name in ["LEDGIX_JWKS_TTL", "LEDGIX_JWKS_TTL_SECONDS"] {
+            if let Some(v) = get(name) {
+                b = b.jwks_ttl(env_duration(name, &v)?);
+                break;
+            }
+        }
+        if let Some(v) = get("LEDGIX_ALLOW_INSECURE_HTTP") {
+            b = b.allow_insecure_http(env_bool("LEDGIX_ALLOW_INSECURE_HTTP", &v)?);
+        }
+        Ok(b)
+    }
+
+    /// Base URL of the Vault (`https://…`; plain `http://` only to loopback unless
+    /// [`allow_insecure_http`](Self::allow_insecure_http)).
+    pub fn vault_url(mut self, url: impl Into<String>) -> Self {
+        self.config.vault_url = url.into();
+        self
+    }
+    /// API key sent as `X-Vault-API-Key`.
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        let key = key.into();
+        self.config.api_key = (!key.is_empty()).then_some(Secret(key));
+        self
+    }
+    /// Removes the API key.
+    pub fn no_api_key(mut self) -> Self {
+        self.config.api_key = None;
+        self
+    }
+    /// Per-request HTTP timeout (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.config.timeout = timeout;
+        self
+    }
+    /// Whether [`LedgixClient::request_clearance`] verifies the A-JWT (default true).
+    /// Guarded calls ([`ToolCall`](crate::ToolCall), `#[guarded]`) verify the token whatever
+    /// this says: no tool body ever runs on an unverified token.
+    pub fn verify_jwt(mut self, verify: bool) -> Self {
+        self.config.verify_jwt = verify;
+        self
+    }
+    /// Expected `iss` (default `alcv-vault`).
+    pub fn jwt_issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.config.jwt_issuer = issuer.into();
+        self
+    }
+    /// Expected `aud` (default `ledgix-sdk`).
+    pub fn jwt_audience(mut self, audience: impl Into<String>) -> Self {
+        self.config.jwt_audience = audience.into();
+        self
+    }
+    /// Agent id (default `default-agent`).
+    pub fn agent_id(mut self, agent_id: impl Into<String>) -> Self {
+        self.config.agent_id = agent_id.into();
+        self
+    }
+    /// Session id (default none).
+    pub fn session_id(mut self, session_id: impl Into<String>) -> Self {
+        let s = session_id.into();
+        self.config.session_id = (!s.is_empty()).then_some(s);
+        self
+    }
+    /// Pause between polls of a pending request (default 2 s).
+    pub fn review_poll_interval(mut self, interval: Duration) -> Self {
+        self.config.review_poll_interval = interval;
+        self
+    }
+    /// How long to wait for a human review (default 900 s).
+    pub fn review_timeout(mut self, timeout: Duration) -> Self {
+        self.config.review_timeout = timeout;
+        self
+    }
+    /// Block or detach on pending review (default block).
+    pub fn review_mode(mut self, mode: ReviewMode) -> Self {
+        self.config.review_mode = mode;
+        self
+    }
+    /// Retries after transport errors and 5xx (default 3).
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.config.max_retries = retries;
+        self
+    }
+    /// First backoff step (default 500 ms).
+    pub fn retry_base_delay(mut self, delay: Duration) -> Self {
+        self.config.retry_base_delay = delay;
+        self
+    }
+    /// How long a fetched JWKS stays fresh (default 300 s).
+    pub fn jwks_ttl(mut self, ttl: Duration) -> Self {
+        self.config.jwks_ttl = ttl;
+        self
+    }
+    /// Pins the keys tokens and ledger proofs must verify under, as a JWKS document. When set,
+    /// the Vault's JWKS endpoint is never used. An invalid document fails [`build`](Self::build).
+    pub fn trusted_keys(mut self, jwks_json: &str) -> Result<Self, Error> {
+        let keys = KeySet::from_jwks_json(jwks_json)
+            .map_err(|e| Error::Config(format!("trusted_keys: {e}")))?;
+        self.config.trusted_keys = Some(keys);
+        Ok(self)
+    }
+    /// Pins an already parsed key set (see [`trusted_keys`](Self::trusted_keys)).
+    pub fn trusted_key_set(mut self, keys: KeySet) -> Self {
+        self.config.trusted_keys = Some(keys);
+        self
+    }
+    /// Allows plain `http://` to hosts other than loopback (default false: an API key must
+    /// not cross a network in clear).
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.config.allow_insecure_http = allow;
+        self
+    }
+    /// Replaces the sleeper used for backoff, `Retry-After` and polling.
+    pub fn sleeper(mut self, sleeper: Arc<dyn Sleeper>) -> Self {
+        self.config.sleeper = sleeper;
+        self
+    }
+
+    /// Checks the values and builds the configuration.
+    pub fn build(self) -> Result<Config, Error> {
+        let mut c = self.config;
+        c.vault_url = normalize_vault_url(&c.vault_url, c.allow_insecure_http)?;
+        if c.timeout.is_zero() {
+            return Err(Error::Config("timeout must be greater than zero".into()));
+        }
+        if c.review_poll_interval.is_zero() {
+            return Err(Error::Config(
+                "review_poll_interval must be greater than zero".into(),
+            ));
+        }
+        if c.review_timeout.is_zero() {
+            return Err(Error::Config(
+                "review_timeout must be greater than zero".into(),
+            ));
+        }
+        if c.jwt_issuer.is_empty() || c.jwt_audience.is_empty() {
+            return Err(Error::Config(
+                "jwt_issuer and jwt_audience must not be empty".into(),
+            ));
+        }
+        if let Some(key) = &c.api_key
+            && reqwest::header::HeaderValue::from_str(key.expose()).is_err()
+        {
+            return Err(Error::Config(
+                "api_key contains characters not allowed in an HTTP header".into(),
+            ));
+        }
+        Ok(c)
+    }
+}
+
+/// Sets the process-wide default client used by guarded calls that have no task-local or
+/// explicit client. Returns that client. Calling it again replaces the default.
+pub fn configure(config: Config) -> Result<LedgixClient, Error> {
+    let client = LedgixClient::new(config)?;
+    crate::client::set_default_client(client.clone());
+    Ok(client)
+}
+
+fn normalize_vault_url(raw: &str, allow_insecure_http: bool) -> Result<String, Error> {
+    let url = reqwest::Url::parse(raw.trim())
+        .map_err(|e| Error::Config(format!("vault_url `{raw}` is not a URL: {e}")))?;
+    match url.scheme() {
+        "https" => {}
+        "http" => {
+            if !allow_insecure_http && !is_loopback(&url) {
+                return Err(Error::Config(format!(
+                    "vault_url `{raw}` is plain http:// to a host that is not loopback: the API \
+                     key would cross the network in clear. Use https://, or set \
+                     allow_insecure_http(true) / LEDGIX_ALLOW_INSECURE_HTTP=true if you must"
+                )));
+            }
+        }
+        other => {
+            return Err(Error::Config(format!(
+                "vault_url `{raw}` has scheme `{other}`; expected https:// (or http:// to loopback)"
+            )));
+        }
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::Config(format!(
+            "vault_url `{raw}` must not carry a query or fragment"
+        )));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::Config(
+            "vault_url must not carry credentials; use api_key".into(),
+        ));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+fn env_error(name: &str, value: &str, what: &str) -> Error {
+    Error::Config(format!("{name}=`{value}` is invalid: {what}"))
+}
+
+fn env_bool(name: &str, value: &str) -> Result<bool, Error> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(env_error(name, value, "expected true or false")),
+    }
+}
+
+fn env_duration(name: &str, value: &str) -> Result<Duration, Error> {
+    parse_duration(value).map_err(|why| env_error(name, value, &why))
+}
+
+/// Parses `500ms`, `30s`, `15m`, `1h`, or a bare number of seconds (fractions allowed).
+pub fn parse_duration(value: &str) -> Result<Duration, String> {
+    let v = value.trim();
+    let (number, unit_secs) = if let Some(n) = v.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = v.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = v.strip_suffix('m') {
+        (n, 60.0)
+    } else if let Some(n) = v.strip_suffix('h') {
+        (n, 3600.0)
+    } else {
+        (v, 1.0)
+    };
+    let number = number.trim();
+    let ok_chars = !number.is_empty()
+        && number.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && number.chars().filter(|&c| c == '.').count() <= 1;
+    let n: f64 = if ok_chars { number.parse().ok() } else { None }.ok_or_else(|| {
+        "expected a duration such as `500ms`, `30s`, `15m`, or a number of seconds".to_string()
+    })?;
+    Duration::try_from_secs_f64(n * unit_secs).map_err(|_| "duration out of range".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(vars: &[(&str, &str)]) -> Result<Config, Error> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        ConfigBuilder::from_lookup(|n| map.get(n).cloned())?.build()
+    }
+
+    #[test]
+    fn defaults_match_the_protocol() {
+        let c = from(&[]).unwrap();
+        assert_eq!(c.vault_url(), "http://localhost:8000");
+        assert!(!c.has_api_key());
+        assert_eq!(c.timeout(), Duration::from_secs(30));
+        assert!(c.verify_jwt());
+        assert_eq!(c.jwt_issuer(), "alcv-vault");
+        assert_eq!(c.jwt_audience(), "ledgix-sdk");
+        assert_eq!(c.agent_id(), "default-agent");
+        assert_eq!(c.session_id(), None);
+        assert_eq!(c.review_poll_interval(), Duration::from_secs(2));
+        assert_eq!(c.review_timeout(), Duration::from_secs(900));
+        assert_eq!(c.review_mode(), ReviewMode::Block);
+        assert_eq!(c.max_retries(), 3);
+        assert_eq!(c.retry_base_delay(), Duration::from_millis(500));
+        assert_eq!(c.jwks_ttl(), Duration::from_secs(300));
+    }
+
+    #[test]
+    fn every_variable_is_read() {
+        let c = from(&[
+            ("LEDGIX_VAULT_URL", "https://vault.example.com/api/"),
+            ("LEDGIX_VAULT_API_KEY", "sk_live_secret"),
+            ("LEDGIX_VAULT_TIMEOUT", "5s"),
+            ("LEDGIX_VERIFY_JWT", "false"),
+            ("LEDGIX_JWT_ISSUER", "iss"),
+            ("LEDGIX_JWT_AUDIENCE", "aud"),
+            ("LEDGIX_AGENT_ID", "payments-agent"),
+            ("LEDGIX_SESSION_ID", "checkout-42"),
+            ("LEDGIX_REVIEW_POLL_INTERVAL", "250ms"),
+            ("LEDGIX_REVIEW_TIMEOUT", "15m"),
+            ("LEDGIX_REVIEW_MODE", "detach"),
+            ("LEDGIX_MAX_RETRIES", "7"),
+            ("LEDGIX_RETRY_BASE_DELAY", "0.25"),
+            ("LEDGIX_JWKS_TTL", "60"),
+        ])
+        .unwrap();
+        assert_eq!(c.vault_url(), "https://vault.example.com/api");
+        assert!(c.has_api_key());
+        assert_eq!(c.timeout(), Duration::from_secs(5));
+        assert!(!c.verify_jwt());
+        assert_eq!((c.jwt_issuer(), c.jwt_audience()), ("iss", "aud"));
+        assert_eq!(c.agent_id(), "payments-agent");
+        assert_eq!(c.session_id(), Some("checkout-42"));
+        assert_eq!(c.review_poll_interval(), Duration::from_millis(250));
+        assert_eq!(c.review_timeout(), Duration::from_secs(900));
+        assert_eq!(c.review_mode(), ReviewMode::Detach);
+        assert_eq!(c.max_retries(), 7);
+        assert_eq!(c.retry_base_delay(), Duration::from_millis(250));
+        assert_eq!(c.jwks_ttl(), Duration::from_secs(60));
+        let c = from(&[("LEDGIX_JWKS_TTL_SECONDS", "10")]).unwrap();
+        assert_eq!(c.jwks_ttl(), Duration::from_secs(10));
+    }
+
+    #[test]
+    fn invalid_values_name_the_variable_and_value() {
+        for (name, value) in [
+            ("LEDGIX_VAULT_TIMEOUT", "soon"),
+            ("LEDGIX_VAULT_TIMEOUT", "-1"),
+            ("LEDGIX_REVIEW_POLL_INTERVAL", "2 weeks"),
+            ("LEDGIX_VERIFY_JWT", "maybe"),
+            ("LEDGIX_REVIEW_MODE", "wait"),
+            ("LEDGIX_MAX_RETRIES", "-3"),
+            ("LEDGIX_RETRY_BASE_DELAY", "1.2.3s"),
+            ("LEDGIX_JWKS_TTL", "1e9999"),
+        ] {
+            let err = from(&[(name, value)]).unwrap_err().to_string();
+            assert!(
+                err.contains(name) && err.contains(value),
+                "{name}={value}: {err}"
+            );
+        }
+        let err = from(&[("LEDGIX_VAULT_URL", "not a url")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not a url"), "{err}");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
+        assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
+        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
+        assert_eq!(parse_duration("2.5").unwrap(), Duration::from_millis(2500));
+        assert_eq!(parse_duration(" 10s ").unwrap(), Duration::from_secs(10));
+        for bad in ["", "s", "ms", "1.2.3", "-1s", "1x", "NaN", "inf", "1e3"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn debug_hides_the_api_key() {
+        let c = Config::builder()
+            .vault_url("https://vault.example.com")
+            .api_key("sk_live_51Hsecret")
+            .agent_id("payments-agent")
+            .build()
+            .unwrap();
+        let dbg = format!("{c:?}");
+        assert_eq!(
+            dbg,
+            "Config { vault_url: \"https://vault.example.com\", api_key: Some(\"***\"), \
+             timeout: 30s, verify_jwt: true, jwt_issuer: \"alcv-vault\", jwt_audience: \
+             \"ledgix-sdk\", agent_id: \"payments-agent\", session_id: None, \
+             review_poll_interval: 2s, review_timeout: 900s, review_mode: Block, max_retries: 3, \
+             retry_base_delay: 500ms, jwks_ttl: 300s, trusted_keys: None, \
+             allow_insecure_http: false, .. }"
+        );
+        assert!(!format!("{c:#?}").contains("sk_live"));
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback_unless_allowed() {
+        for ok in [
+            "http://localhost:8000",
+            "http://127.0.0.1:9",
+            "http://127.8.9.1",
+            "http://[::1]:8000",
+            "https://vault.example.com",
+        ] {
+            Config::builder().vault_url(ok).build().unwrap();
+        }
+        for bad in [
+            "http://vault.example.com",
+            "http://10.0.0.1:8000",
+            "http://localhost.evil.com",
+        ] {
+            let err = Config::builder().vault_url(bad).build().unwrap_err();
+            assert!(err.to_string().contains("allow_insecure_http"), "{bad}: {err}");
+            Config::builder()
+                .vault_url(bad)
+                .allow_insecure_http(true)
+                .build()
+                .unwrap();
+        }
+        for bad in ["ftp://vault", "https://u:p@vault", "https://vault/?x=1"] {
+            assert!(Config::builder().vault_url(bad).build().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn trusted_keys_are_validated_when_set() {
+        let err = Config::builder().trusted_keys("{\"keys\":[]}").unwrap_err();
+        assert!(matches!(err, Error::Config(_)));
+    }
+}

@@ -1,0 +1,484 @@
+//! Wire types of the Vault protocol (JSON, snake_case, unknown fields ignored on read).
+//!
+//! Both protocol generations parse: 0.3 answers carry `approved`, `confidence` and
+//! `minimum_confidence_score`; 0.4 answers carry `decision_status`, `confidence_bucket`,
+//! `minimum_confidence_bucket`, `reason_code` and the policy version fields.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::Error;
+
+/// Body of `POST /request-clearance`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ClearanceRequest {
+    /// Name of the tool the agent wants to run.
+    pub tool_name: String,
+    /// The exact arguments the tool will run with (the A-JWT binds their hash).
+    #[serde(default)]
+    pub tool_args: Map<String, Value>,
+    /// The calling agent.
+    #[serde(default)]
+    pub agent_id: String,
+    /// Session grouping related requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    /// Context for the Vault's policy judge; `policy_id` goes here.
+    #[serde(default)]
+    pub context: Map<String, Value>,
+    /// Advisory OIDC `sub` of the human on whose behalf the agent acts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub human_principal: Option<String>,
+    /// `jti` of the parent A-JWT on delegated sub-agent requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_jti: Option<String>,
+    /// Canonical URI the action is sent to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination_uri: Option<String>,
+    /// Canonical provider key (`stripe`, `openai`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination_provider: Option<String>,
+    /// Account / workspace reference within the provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination_account_ref: Option<String>,
+    /// Personal-data categories the action touches (GDPR Art. 30 matching).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_categories: Option<Vec<String>>,
+    /// Purpose of processing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+    /// Hint of the processing register the action anchors to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processing_register_ref: Option<String>,
+    /// Logical dataset the action reads or writes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset_ref: Option<String>,
+    /// Any other field, kept as received so a request round-trips intact (e.g. `client_id`).
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl ClearanceRequest {
+    /// A request for `tool_name` with no arguments; fill it with the `with_*` methods.
+    pub fn new(tool_name: impl Into<String>) -> Self {
+        ClearanceRequest {
+            tool_name: tool_name.into(),
+            tool_args: Map::new(),
+            agent_id: String::new(),
+            session_id: None,
+            context: Map::new(),
+            human_principal: None,
+            parent_jti: None,
+            destination_uri: None,
+            destination_provider: None,
+            destination_account_ref: None,
+            data_categories: None,
+            purpose: None,
+            processing_register_ref: None,
+            dataset_ref: None,
+            extra: Map::new(),
+        }
+    }
+
+    /// Sets all arguments at once.
+    pub fn with_args(mut self, tool_args: Map<String, Value>) -> Self {
+        self.tool_args = tool_args;
+        self
+    }
+
+    /// Adds one argument.
+    pub fn with_arg(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.tool_args.insert(name.into(), value.into());
+        self
+    }
+
+    /// Sets the agent id (empty: the client's configured `agent_id` is used).
+    pub fn with_agent_id(mut self, agent_id: impl Into<String>) -> Self {
+        self.agent_id = agent_id.into();
+        self
+    }
+
+    /// Sets the session id.
+    pub fn with_session_id(mut self, session_id: impl Into<String>) -> Self {
+        self.session_id = Some(session_id.into());
+        self
+    }
+
+    /// Sets `context.policy_id`.
+    pub fn with_policy(mut self, policy_id: impl Into<String>) -> Self {
+        self.context
+            .insert("policy_id".to_string(), Value::String(policy_id.into()));
+        self
+    }
+
+    /// Adds one context entry.
+    pub fn with_context(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.context.insert(key.into(), value.into());
+        self
+    }
+
+    /// The policy id carried in `context.policy_id`, if any.
+    pub fn policy_id(&self) -> Option<&str> {
+        self.context.get("policy_id").and_then(Value::as_str)
+    }
+}
+
+/// Lifecycle status of a clearance. Anything else on the wire is [`Error::Protocol`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClearanceStatus {
+    /// Terminal: approved, carries a token.
+    Approved,
+    /// Terminal: denied, carries a reason.
+    Denied,
+    /// Waiting for a human reviewer; poll `/clearance-status/{id}`.
+    PendingReview,
+    /// The Vault is still deciding; poll `/clearance-status/{id}`.
+    Processing,
+}
+
+impl ClearanceStatus {
+    /// True for `approved` and `denied`.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, ClearanceStatus::Approved | ClearanceStatus::Denied)
+    }
+
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClearanceStatus::Approved => "approved",
+            ClearanceStatus::Denied => "denied",
+            ClearanceStatus::PendingReview => "pending_review",
+            ClearanceStatus::Processing => "processing",
+        }
+    }
+}
+
+/// Categorical decision (0.4 protocol).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionStatus {
+    /// The policy permits the action.
+    Approved,
+    /// The policy forbids the action.
+    Denied,
+    /// The policy permits the action subject to human review.
+    ApprovedPendingReview,
+}
+
+/// Categorical confidence (0.4 protocol).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfidenceBucket {
+    /// No confidence.
+    None,
+    /// Low.
+    Low,
+    /// Medium.
+    Medium,
+    /// High.
+    High,
+    /// Extra high.
+    ExtraHigh,
+}
+
+impl ConfidenceBucket {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConfidenceBucket::ExtraHigh => "extra_high",
+            ConfidenceBucket::High => "high",
+            ConfidenceBucket::Medium => "medium",
+            ConfidenceBucket::Low => "low",
+            ConfidenceBucket::None => "none",
+        }
+    }
+}
+
+/// Answer of `POST /request-clearance` and `GET /clearance-status/{id}`.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ClearanceResponse {
+    /// Lifecycle status.
+    pub status: ClearanceStatus,
+    /// The A-JWT, present exactly when `status` is `approved`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// Human-readable explanation of the decision.
+    #[serde(default)]
+    pub reason: String,
+    /// The Vault's id of this request.
+    #[serde(default)]
+    pub request_id: String,
+    /// Whether the request waits for a human reviewer.
+    #[serde(default)]
+    pub requires_manual_review: bool,
+    /// 0.3: the decision as a boolean.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved: Option<bool>,
+    /// 0.4: the categorical decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_status: Option<DecisionStatus>,
+    /// 0.3: the judge's confidence in [0, 1].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
+    /// 0.3: the minimum confidence for automatic approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum_confidence_score: Option<f64>,
+    /// 0.4: the judge's confidence bucket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence_bucket: Option<ConfidenceBucket>,
+    /// 0.4: the minimum bucket for automatic approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum_confidence_bucket: Option<ConfidenceBucket>,
+    /// 0.4: machine-readable reason code, e.g. `spend_cap_exceeded`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<String>,
+    /// 0.4: the policy version the decision was evaluated against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_version_id: Option<String>,
+    /// 0.4: content hash of that policy version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_content_hash: Option<String>,
+}
+
+impl std::fmt::Debug for ClearanceResponse {
+    // The token is a bearer credential: show only its first characters.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClearanceResponse")
+            .field("status", &self.status)
+            .field("token", &self.token.as_deref().map(redact_token))
+            .field("reason", &self.reason)
+            .field("request_id", &self.request_id)
+            .field("requires_manual_review", &self.requires_manual_review)
+            .field("approved", &self.approved)
+            .field("decision_status", &self.decision_status)
+            .field("confidence", &self.confidence)
+            .field("minimum_confidence_score", &self.minimum_confidence_score)
+            .field("confidence_bucket", &self.confidence_bucket)
+            .field("minimum_confidence_bucket", &self.minimum_confidence_bucket)
+            .field("reason_code", &self.reason_code)
+            .field("policy_version_id", &self.policy_version_id)
+            .field("policy_content_hash", &self.policy_content_hash)
+            .finish()
+    }
+}
+
+/// `eyJhbGciOi…` — enough to tell tokens apart in a log, useless as a credential.
+pub(crate) fn redact_token(token: &str) -> String {
+    let head: String = token.chars().take(12).collect();
+    format!("{head}…")
+}
+
+impl ClearanceResponse {
+    /// Parses and checks a Vault answer: malformed JSON, an unknown status and every
+    /// contradiction are [`Error::Protocol`] naming `what` (the endpoint).
+    pub fn from_json(bytes: &[u8], what: &str) -> Result<Self, Error> {
+        let resp: ClearanceResponse = serde_json::from_slice(bytes).map_err(|e| {
+            Error::Protocol(format!("{what}: the answer is not a clearance response: {e}"))
+        })?;
+        resp.check().map_err(|e| Error::Protocol(format!("{what}: {e}")))?;
+        Ok(resp)
+    }
+
+    /// Checks the answer for contradictions between its fields.
+    pub fn check(&self) -> Result<(), String> {
+        let has_token = self.token.as_deref().is_some_and(|t| !t.is_empty());
+        match self.status {
+            ClearanceStatus::Approved => {
+                if !has_token {
+                    return Err("status `approved` without a token".into());
+                }
+                if self.decision_status == Some(DecisionStatus::Denied) {
+                    return Err("status `approved` with decision_status `denied`".into());
+                }
+                if self.approved == Some(false) {
+                    return Err("status `approved` with `approved: false`".into());
+                }
+            }
+            ClearanceStatus::Denied => {
+                if self.token.is_some() {
+                    return Err("status `denied` carries a token".into());
+                }
+                if matches!(
+                    self.decision_status,
+                    Some(DecisionStatus::Approved | DecisionStatus::ApprovedPendingReview)
+                ) {
+                    return Err("status `denied` with an approving decision_status".into());
+                }
+                if self.approved == Some(true) {
+                    return Err("status `denied` with `approved: true`".into());
+                }
+            }
+            ClearanceStatus::PendingReview | ClearanceStatus::Processing => {
+                if self.token.is_some() {
+                    return Err(format!("status `{}` carries a token", self.status.as_str()));
+                }
+                if self.request_id.is_empty() {
+                    return Err(format!(
+                        "status `{}` without a request_id to poll",
+                        self.status.as_str()
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// True when the status is `approved`.
+    pub fn is_approved(&self) -> bool {
+        self.status == ClearanceStatus::Approved
+    }
+}
+
+/// Body of `POST /reviews/{request_id}/decision`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewDecision {
+    /// The reviewer's decision.
+    pub approved: bool,
+    /// The reviewer's reason.
+    #[serde(default)]
+    pub review_reason: String,
+}
+
+/// Body of `POST /register-policy`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PolicyRegistration {
+    /// Unique id of the policy.
+    pub policy_id: String,
+    /// Human-readable description.
+    #[serde(default)]
+    pub description: String,
+    /// Plain-English rules, e.g. "Refunds must not exceed $100".
+    #[serde(default)]
+    pub rules: Vec<String>,
+    /// Tools the policy applies to (empty: all).
+    #[serde(default)]
+    pub tools: Vec<String>,
+}
+
+impl PolicyRegistration {
+    /// A policy with an id and no rules.
+    pub fn new(policy_id: impl Into<String>) -> Self {
+        PolicyRegistration {
+            policy_id: policy_id.into(),
+            description: String::new(),
+            rules: Vec::new(),
+            tools: Vec::new(),
+        }
+    }
+
+    /// Sets the description.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = description.into();
+        self
+    }
+
+    /// Adds a rule.
+    pub fn rule(mut self, rule: impl Into<String>) -> Self {
+        self.rules.push(rule.into());
+        self
+    }
+
+    /// Adds a tool.
+    pub fn tool(mut self, tool: impl Into<String>) -> Self {
+        self.tools.push(tool.into());
+        self
+    }
+}
+
+/// Answer of `POST /register-policy`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PolicyRegistrationResponse {
+    /// The registered policy id.
+    pub policy_id: String,
+    /// Registration status, e.g. `registered`.
+    #[serde(default)]
+    pub status: String,
+    /// Additional information.
+    #[serde(default)]
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Result<ClearanceResponse, Error> {
+        ClearanceResponse::from_json(json.as_bytes(), "test")
+    }
+
+    #[test]
+    fn parses_protocol_0_3() {
+        let r = parse(
+            r#"{"status":"approved","token":"t","reason":"ok","request_id":"r","approved":true,
+                "confidence":0.91,"minimum_confidence_score":0.8,"requires_manual_review":false}"#,
+        )
+        .unwrap();
+        assert_eq!(r.status, ClearanceStatus::Approved);
+        assert_eq!(r.confidence, Some(0.91));
+        assert_eq!(r.minimum_confidence_score, Some(0.8));
+        assert_eq!(r.decision_status, None);
+    }
+
+    #[test]
+    fn parses_protocol_0_4_and_ignores_unknown_fields() {
+        let r = parse(
+            r#"{"status":"denied","reason":"cap","request_id":"r","decision_status":"denied",
+                "confidence_bucket":"extra_high","minimum_confidence_bucket":"high",
+                "reason_code":"spend_cap_exceeded","policy_version_id":"pv","policy_content_hash":"h",
+                "brand_new_field":{"x":1}}"#,
+        )
+        .unwrap();
+        assert_eq!(r.decision_status, Some(DecisionStatus::Denied));
+        assert_eq!(r.confidence_bucket, Some(ConfidenceBucket::ExtraHigh));
+        assert_eq!(r.minimum_confidence_bucket, Some(ConfidenceBucket::High));
+        assert_eq!(r.reason_code.as_deref(), Some("spend_cap_exceeded"));
+    }
+
+    #[test]
+    fn contradictions_are_protocol_errors() {
+        for (json, needle) in [
+            (r#"{"status":"approved","request_id":"r"}"#, "without a token"),
+            (r#"{"status":"approved","token":"","request_id":"r"}"#, "without a token"),
+            (
+                r#"{"status":"approved","token":"t","decision_status":"denied"}"#,
+                "decision_status `denied`",
+            ),
+            (r#"{"status":"approved","token":"t","approved":false}"#, "approved: false"),
+            (r#"{"status":"denied","token":"t"}"#, "carries a token"),
+            (r#"{"status":"denied","decision_status":"approved"}"#, "approving"),
+            (r#"{"status":"pending_review"}"#, "without a request_id"),
+            (r#"{"status":"maybe","request_id":"r"}"#, "unknown variant `maybe`"),
+            (r#"{"request_id":"r"}"#, "missing field `status`"),
+            (r#"not json"#, "not a clearance response"),
+        ] {
+            match parse(json) {
+                Err(Error::Protocol(msg)) => assert!(msg.contains(needle), "{json}: {msg}"),
+                other => panic!("{json}: expected a protocol error, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_the_whole_token() {
+        let r = parse(r#"{"status":"approved","token":"eyJhbGciOiJFZERTQSJ9.secret-part.sig","request_id":"r"}"#)
+            .unwrap();
+        let dbg = format!("{r:?}");
+        assert!(!dbg.contains("secret-part"), "{dbg}");
+    }
+
+    #[test]
+    fn request_builder_puts_policy_in_context() {
+        let req = ClearanceRequest::new("stripe_refund")
+            .with_arg("amount", 45)
+            .with_policy("refund_policy_v1");
+        let v = serde_json::to_value(&req).unwrap();
+        assert_eq!(v["context"]["policy_id"], "refund_policy_v1");
+        assert_eq!(v["tool_args"]["amount"], 45);
+        assert!(v.get("session_id").is_none());
+    }
+}

@@ -1,0 +1,2 @@
+//! Standalone mock Vault (placeholder).
+fn main() {}
