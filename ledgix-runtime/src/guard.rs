@@ -1,8 +1,141 @@
-//! `ToolCall` (placeholder while the runtime core lands).
+//! [`ToolCall`]: ask the Vault, then run. The one code path both macros expand to.
 
-/// The imperative guard.
-#[derive(Debug)]
-pub struct ToolCall {}
+use std::future::Future;
 
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::client::LedgixClient;
+use crate::context;
+use crate::error::Error;
+use crate::protocol::ClearanceRequest;
+
+/// One guarded tool call: the tool, its arguments, its policy and context, and optionally the
+/// client to ask. [`run`](ToolCall::run) asks the Vault and runs the body only when the Vault
+/// approved and the A-JWT verified, bound to exactly this tool and these arguments.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), ledgix_runtime::Error> {
+/// use ledgix_runtime::ToolCall;
+///
+/// let receipt = ToolCall::new("stripe_refund")
+///     .arg("amount", &45)
+///     .arg("charge_id", &"ch_3Pxyz")
+///     .policy("refund_policy_v1")
+///     .run(async {
+///         // runs only when approved; ledgix_runtime::current_token() is the A-JWT here
+///         Ok::<_, ledgix_runtime::Error>("re_123")
+///     })
+///     .await?;
+/// # let _ = receipt; Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "a ToolCall does nothing until `.run(body).await`"]
+pub struct ToolCall {
+    request: ClearanceRequest,
+    client: Option<LedgixClient>,
+    args_error: Option<String>,
+}
+
+impl ToolCall {
+    /// A call of `tool_name` with no arguments yet.
+    pub fn new(tool_name: impl Into<String>) -> Self {
+        ToolCall {
+            request: ClearanceRequest::new(tool_name),
+            client: None,
+            args_error: None,
+        }
+    }
+
+    /// Adds an argument, serialized now: the Vault approves exactly these values. A
+    /// serialization error is reported by [`run`](ToolCall::run) as [`Error::ToolArgs`],
+    /// before anything is sent.
+    pub fn arg(mut self, name: &str, value: &(impl Serialize + ?Sized)) -> Self {
+        match serde_json::to_value(value) {
+            Ok(v) => {
+                self.request.tool_args.insert(name.to_string(), v);
+            }
+            Err(e) => {
+                if self.args_error.is_none() {
+                    self.args_error = Some(format!("argument `{name}`: {e}"));
+                }
+            }
+        }
+        self
+    }
+
+    /// Adds arguments already in JSON form.
+    pub fn args(mut self, args: Map<String, Value>) -> Self {
+        self.request.tool_args.extend(args);
+        self
+    }
+
+    /// Sets the policy (sent as `context.policy_id`).
+    pub fn policy(mut self, policy_id: impl Into<String>) -> Self {
+        self.request
+            .context
+            .insert("policy_id".into(), Value::String(policy_id.into()));
+        self
+    }
+
+    /// Adds a context entry for the Vault's policy judge.
+    pub fn context(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.request.context.insert(key.to_string(), value.into());
+        self
+    }
+
+    /// Overrides the agent id of the configuration for this call.
+    pub fn agent_id(mut self, agent_id: impl Into<String>) -> Self {
+        self.request.agent_id = agent_id.into();
+        self
+    }
+
+    /// Overrides the session id of the configuration for this call.
+    pub fn session_id(mut self, session_id: impl Into<String>) -> Self {
+        self.request.session_id = Some(session_id.into());
+        self
+    }
+
+    /// Asks this client (unless a task-local override from
+    /// [`with_client`](crate::with_client) is active, which wins).
+    pub fn client(mut self, client: &LedgixClient) -> Self {
+        self.client = Some(client.clone());
+        self
+    }
+
+    /// The request as it will be sent (before the client fills in agent and session ids).
+    pub fn request(&self) -> &ClearanceRequest {
+        &self.request
+    }
+
+    /// Asks the Vault for clearance and, only when approved with a verified token bound to this
+    /// tool and these arguments, runs `body` inside the clearance scope
+    /// ([`current_token()`](crate::current_token) returns the token there). Every other
+    /// outcome returns the error without polling `body` at all.
+    pub async fn run<F, T, E>(self, body: F) -> Result<T, E>
+    where
+        F: Future<Output = Result<T, E>>,
+        E: From<Error>,
+    {
+        let active = self.clear().await.map_err(E::from)?;
+        context::run_cleared(active, body).await
+    }
+
+    /// Asks for clearance and verifies the token; what `run` does before the body.
+    async fn clear(self) -> Result<context::ActiveClearance, Error> {
+        if let Some(e) = self.args_error {
+            return Err(Error::ToolArgs(e));
+        }
+        let client = match context::scoped_client().or(self.client) {
+            Some(c) => c,
+            None => crate::client::default_client()?,
+        };
+        client.clear_for_call(self.request).await
+    }
+}
+
+/// Builds the `Error::ToolArgs` the macros report for an argument that failed to serialize.
 #[doc(hidden)]
-pub fn tool_args_error() {}
+pub fn tool_args_error(message: impl Into<String>) -> Error {
+    Error::ToolArgs(message.into())
+}

@@ -20,6 +20,7 @@ pub mod error;
 pub mod guard;
 pub mod jwk;
 pub mod ledger;
+mod macro_support;
 #[cfg(feature = "mock")]
 pub mod mock;
 pub mod protocol;
@@ -42,6 +43,7 @@ pub use token::{TokenClaims, TokenVerifier, tool_args_hash};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::guard::{ToolCall, tool_args_error};
+    pub use crate::macro_support::*;
     pub use serde;
     pub use serde_json;
 }

@@ -46,3 +46,16 @@ impl PendingApproval {
 }
 
 pub(crate) fn set_default_client(_client: LedgixClient) {}
+
+pub(crate) fn default_client() -> Result<LedgixClient, Error> {
+    Err(Error::Config("placeholder".into()))
+}
+
+impl LedgixClient {
+    pub(crate) async fn clear_for_call(
+        &self,
+        _request: crate::protocol::ClearanceRequest,
+    ) -> Result<crate::context::ActiveClearance, Error> {
+        Err(Error::Config("placeholder".into()))
+    }
+}
