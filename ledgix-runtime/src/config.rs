@@ -280,9 +280,10 @@ impl ConfigBuilder {
             });
         }
         if let Some(v) = get("LEDGIX_MAX_RETRIES") {
-            let n = v.trim().parse::<u32>().map_err(|_| {
-                env_error("LEDGIX_MAX_RETRIES", &v, "expected a whole number ≥ 0")
-            })?;
+            let n = v
+                .trim()
+                .parse::<u32>()
+                .map_err(|_| env_error("LEDGIX_MAX_RETRIES", &v, "expected a whole number ≥ 0"))?;
             b = b.max_retries(n);
         }
         if let Some(v) = get("LEDGIX_RETRY_BASE_DELAY") {
@@ -672,7 +673,10 @@ mod tests {
             "http://localhost.evil.com",
         ] {
             let err = Config::builder().vault_url(bad).build().unwrap_err();
-            assert!(err.to_string().contains("allow_insecure_http"), "{bad}: {err}");
+            assert!(
+                err.to_string().contains("allow_insecure_http"),
+                "{bad}: {err}"
+            );
             Config::builder()
                 .vault_url(bad)
                 .allow_insecure_http(true)

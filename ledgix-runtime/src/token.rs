@@ -26,6 +26,9 @@ pub struct TokenClaims {
     /// `sha256:<hex>` of the cleared arguments.
     #[serde(default)]
     pub tool_args_hash: String,
+    /// The decision (`approved`).
+    #[serde(default)]
+    pub decision: String,
 }
 
 /// `sha256:` + hex SHA-256 of the compact, key-sorted JSON of `tool_args`.
@@ -69,6 +72,11 @@ pub(crate) fn check_binding(
 pub struct ReplayCache {}
 
 impl ReplayCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        ReplayCache {}
+    }
+
     /// Records `jti`; a second use is [`Error::ReplayDetected`].
     pub fn check_and_record(&self, _jti: &str, _exp: u64, _now: SystemTime) -> Result<(), Error> {
         unimplemented!("token work")
