@@ -28,14 +28,15 @@ pub(crate) const B64: GeneralPurpose = GeneralPurpose::new(
         .with_decode_padding_mode(DecodePaddingMode::RequireNone),
 );
 
-/// A token split into its parts, header checked, signature decoded; payload not yet decoded.
+/// A token split into its parts: header checked, payload and signature decoded (the payload
+/// is parsed only after the signature verified).
 pub(crate) struct Compact<'a> {
     /// The `kid` of the header (non-empty).
     pub(crate) kid: String,
     /// `header.payload`, the bytes the signature covers.
     pub(crate) signing_input: &'a str,
-    /// The payload segment, still base64url.
-    pub(crate) payload_b64: &'a str,
+    /// The decoded payload bytes (JSON, not yet parsed).
+    pub(crate) payload: Vec<u8>,
     /// The Ed25519 signature.
     pub(crate) signature: Signature,
 }
@@ -52,6 +53,7 @@ struct Header {
 pub(crate) fn parse(token: &str) -> Result<Compact<'_>, Error> {
     let (header_b64, payload_b64, signature_b64) = split(token)?;
     let kid = parse_header(header_b64)?;
+    let payload = decode_segment("payload", payload_b64)?;
     let signature = decode_signature(signature_b64)?;
     let signing_input = token
         .get(..header_b64.len() + 1 + payload_b64.len())
@@ -59,7 +61,7 @@ pub(crate) fn parse(token: &str) -> Result<Compact<'_>, Error> {
     Ok(Compact {
         kid,
         signing_input,
-        payload_b64,
+        payload,
         signature,
     })
 }

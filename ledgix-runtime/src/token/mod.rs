@@ -126,8 +126,7 @@ pub(crate) fn verify_with_keys(
                 shown(&compact.kid)
             ))
         })?;
-    let payload = jws::decode_segment("payload", compact.payload_b64)?;
-    let claims: TokenClaims = serde_json::from_slice(&payload)
+    let claims: TokenClaims = serde_json::from_slice(&compact.payload)
         .map_err(|e| fail(format!("payload is not valid A-JWT claims: {e}")))?;
     claims::check(&claims, expect, unix_seconds(now)?)?;
     Ok(claims)
