@@ -158,7 +158,7 @@ impl FaultQueue {
         let kind = slot.kind.clone();
         match slot.times {
             Some(1) => {
-                slots.remove(index);
+                let _used_up = slots.remove(index);
             }
             Some(n) => slot.times = Some(n - 1),
             None => {}

@@ -399,7 +399,138 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ledger::{TrustedKeys, verify_ledger, verify_proof_bundle};
+    use crate::jwk::KeySet;
     use std::time::Duration;
+
+    fn ledger(version: u32) -> Ledger {
+        Ledger::new(&Seeds::new(Some([7; 32])), version, 1)
+    }
+
+    fn trusted(ledger: &Ledger) -> TrustedKeys {
+        let mut keys = KeySet::new();
+        keys.insert(ledger.key_id(), ledger.verifying_key()).unwrap();
+        TrustedKeys::from_key_set(keys)
+    }
+
+    fn write(ledger: &Ledger, n: usize) -> Vec<String> {
+        (0..n)
+            .map(|i| {
+                let request_id = format!("req-{i}");
+                let request = ClearanceRequest::new("refund")
+                    .with_arg("amount", i as u64 * 3 + 1)
+                    .with_arg("note", "x")
+                    .with_agent_id("agent")
+                    .with_policy("p1");
+                ledger
+                    .append(EventInput {
+                        request_id: &request_id,
+                        request: &request,
+                        approved: i % 3 != 0,
+                        reason: "because",
+                        confidence: 0.95,
+                        confidence_bucket: ConfidenceBucket::ExtraHigh,
+                        decision_status: if i % 3 != 0 {
+                            DecisionStatus::Approved
+                        } else {
+                            DecisionStatus::Denied
+                        },
+                    })
+                    .unwrap();
+                request_id
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn proofs_match_the_reference_and_every_bundle_verifies() {
+        for version in [1, 2] {
+            let ledger = ledger(version);
+            let keys = trusted(&ledger);
+            let mut ids = Vec::new();
+            // Several seals of uneven sizes, then bundles for every event.
+            for batch in [1, 4, 3, 9, 1] {
+                ids.extend(write(&ledger, batch));
+                assert!(matches!(
+                    ledger.proof_bundle(ids.last().unwrap()),
+                    Err(ProofError::NotSealed(_))
+                ));
+                ledger.seal().await;
+            }
+            ledger.seal().await; // nothing new: no empty checkpoint
+            let checkpoints = ledger.checkpoints(usize::MAX);
+            assert_eq!(checkpoints.len(), 5);
+            assert_eq!(checkpoints[0].prev_checkpoint_hash, "");
+            for pair in checkpoints.windows(2) {
+                assert_eq!(pair[1].prev_checkpoint_hash, pair[0].checkpoint_hash);
+            }
+            let entries = ledger.entries(usize::MAX);
+            let leaves: Vec<[u8; 32]> = entries
+                .iter()
+                .map(|e| hex::decode(&e.leaf_hash).unwrap().try_into().unwrap())
+                .collect();
+            for id in &ids {
+                let bundle = ledger.proof_bundle(id).unwrap();
+                let size = bundle.inclusion.tree_size;
+                let index = bundle.inclusion.leaf_index;
+                let reference = merkle::inclusion_proof(&leaves[..size as usize], index);
+                let served: Vec<String> = reference.iter().map(hex::encode).collect();
+                assert_eq!(bundle.inclusion.path, served, "{id}");
+                let verified = verify_proof_bundle(&bundle, &keys).unwrap();
+                assert!(verified.event_body_verified);
+                assert_eq!(verified.consistency_verified, bundle.consistency.is_some());
+                assert_eq!(bundle.event.canonical_version, u64::from(version));
+            }
+            let result = verify_ledger(&entries, &checkpoints, &keys).unwrap();
+            assert_eq!(result.entries_verified, 18);
+            assert!(result.root_checked);
+            for from in 1..=5u64 {
+                for to in from..=5 {
+                    let proof = ledger.consistency_proof(from, to).unwrap();
+                    let (a, b) = (&proof.from_checkpoint, &proof.to_checkpoint);
+                    let reference = merkle::consistency_proof(&leaves[..b.tree_size as usize], a.tree_size);
+                    let served: Vec<String> = reference.iter().map(hex::encode).collect();
+                    if from < to {
+                        assert_eq!(proof.path, served);
+                    } else {
+                        assert!(proof.path.is_empty());
+                    }
+                }
+            }
+            assert_eq!(ledger.consistency_proof(3, 2), Err(ProofError::BadRange { from: 3, to: 2 }));
+            assert_eq!(ledger.consistency_proof(0, 2), Err(ProofError::UnknownCheckpoint(0)));
+            assert_eq!(ledger.consistency_proof(1, 6), Err(ProofError::UnknownCheckpoint(6)));
+            assert_eq!(
+                ledger.inclusion_proof("nope"),
+                Err(ProofError::UnknownRequest("nope".into()))
+            );
+        }
+    }
+
+    #[test]
+    fn version_2_commits_bucket_and_decision_status() {
+        let v2 = ledger(2);
+        write(&v2, 1);
+        let e = &v2.entries(1)[0];
+        assert_eq!(e.confidence_bucket.as_deref(), Some("extra_high"));
+        assert_eq!(e.decision_status.as_deref(), Some("denied"));
+        let v1 = ledger(1);
+        write(&v1, 1);
+        let e = &v1.entries(1)[0];
+        assert_eq!((e.confidence_bucket.as_deref(), e.decision_status.as_deref()), (None, None));
+        assert_eq!(e.intent_hash.len(), 64);
+        assert_eq!(e.seq, 1);
+    }
+
+    #[test]
+    fn limits_return_the_most_recent() {
+        let l = ledger(1);
+        write(&l, 5);
+        let seqs: Vec<u64> = l.entries(2).iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, [4, 5]);
+        assert!(l.entries(0).is_empty());
+        assert_eq!(l.entries(99).len(), 5);
+    }
 
     #[test]
     fn rfc3339_formats_known_instants() {
