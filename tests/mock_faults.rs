@@ -37,9 +37,15 @@ fn clearance_posts(vault: &MockVault) -> usize {
 /// The common assertions: no run, no denial, no event.
 fn failed_closed(result: &Result<String, Error>, runs: &Runs, vault: &MockVault, case: &str) {
     let err = result.as_ref().expect_err(case);
-    assert!(!err.is_denied(), "{case}: a fault must not look like a denial: {err:?}");
+    assert!(
+        !err.is_denied(),
+        "{case}: a fault must not look like a denial: {err:?}"
+    );
     assert_eq!(runs.count(), 0, "{case}: the body ran");
-    assert!(vault.ledger_entries().is_empty(), "{case}: a faulted answer wrote an event");
+    assert!(
+        vault.ledger_entries().is_empty(),
+        "{case}: a faulted answer wrote an event"
+    );
 }
 
 #[tokio::test]
@@ -50,7 +56,11 @@ async fn every_fault_fails_closed_with_its_own_error() {
     let (r, runs, vault) = call_with(Fault::status(503), no_rules(), same).await;
     failed_closed(&r, &runs, &vault, "status(503)");
     assert!(matches!(r, Err(Error::Http { status: 503, .. })), "{r:?}");
-    assert_eq!(clearance_posts(&vault), 4, "503 is retried max_retries (3) times");
+    assert_eq!(
+        clearance_posts(&vault),
+        4,
+        "503 is retried max_retries (3) times"
+    );
 
     let (r, runs, vault) = call_with(Fault::status(400), no_rules(), same).await;
     failed_closed(&r, &runs, &vault, "status(400)");
@@ -60,7 +70,11 @@ async fn every_fault_fails_closed_with_its_own_error() {
     let (r, runs, vault) = call_with(Fault::retry_after(0), no_rules(), same).await;
     failed_closed(&r, &runs, &vault, "retry_after(0)");
     assert!(matches!(r, Err(Error::QueueSaturated { .. })), "{r:?}");
-    assert_eq!(clearance_posts(&vault), 11, "more than 10 429s in a row saturate");
+    assert_eq!(
+        clearance_posts(&vault),
+        11,
+        "more than 10 429s in a row saturate"
+    );
 
     let (r, runs, vault) = call_with(Fault::delay(Duration::from_secs(5)), no_rules(), |b| {
         b.timeout(Duration::from_millis(100)).max_retries(1)
@@ -76,19 +90,30 @@ async fn every_fault_fails_closed_with_its_own_error() {
     let (r, runs, vault) = call_with(Fault::drop_connection(), no_rules(), same).await;
     failed_closed(&r, &runs, &vault, "drop_connection");
     assert!(matches!(r, Err(Error::Connection(_))), "{r:?}");
-    assert_eq!(clearance_posts(&vault), 4, "a dropped connection is retried");
+    assert_eq!(
+        clearance_posts(&vault),
+        4,
+        "a dropped connection is retried"
+    );
 
     let (r, runs, vault) = call_with(Fault::approve_without_token(), no_rules(), same).await;
     failed_closed(&r, &runs, &vault, "approve_without_token");
-    assert!(matches!(&r, Err(Error::Protocol(m)) if m.contains("without a token")), "{r:?}");
+    assert!(
+        matches!(&r, Err(Error::Protocol(m)) if m.contains("without a token")),
+        "{r:?}"
+    );
 
-    let (r, runs, vault) = call_with(Fault::token_for_tool("wire_transfer"), no_rules(), same).await;
+    let (r, runs, vault) =
+        call_with(Fault::token_for_tool("wire_transfer"), no_rules(), same).await;
     failed_closed(&r, &runs, &vault, "token_for_tool");
     assert!(matches!(r, Err(Error::TokenVerification(_))), "{r:?}");
 
-    let (r, runs, vault) =
-        call_with(Fault::token_for_args(json!({"amount": 4500, "currency": "usd"})), no_rules(), same)
-            .await;
+    let (r, runs, vault) = call_with(
+        Fault::token_for_args(json!({"amount": 4500, "currency": "usd"})),
+        no_rules(),
+        same,
+    )
+    .await;
     failed_closed(&r, &runs, &vault, "token_for_args");
     assert!(matches!(r, Err(Error::TokenVerification(_))), "{r:?}");
 
@@ -98,7 +123,10 @@ async fn every_fault_fails_closed_with_its_own_error() {
 
     let (r, runs, vault) = call_with(Fault::unknown_status("maybe"), no_rules(), same).await;
     failed_closed(&r, &runs, &vault, "unknown_status");
-    assert!(matches!(&r, Err(Error::Protocol(m)) if m.contains("maybe")), "{r:?}");
+    assert!(
+        matches!(&r, Err(Error::Protocol(m)) if m.contains("maybe")),
+        "{r:?}"
+    );
 }
 
 #[tokio::test]
@@ -110,12 +138,17 @@ async fn faults_on_status_polls_fail_closed_too() {
     failed_closed(&r, &runs, &vault, "malformed poll");
     assert!(matches!(r, Err(Error::Protocol(_))), "{r:?}");
 
-    let (r, runs, vault) = call_with(Fault::drop_connection().on_status_polls(), slow(), same).await;
+    let (r, runs, vault) =
+        call_with(Fault::drop_connection().on_status_polls(), slow(), same).await;
     failed_closed(&r, &runs, &vault, "dropped poll");
     assert!(matches!(r, Err(Error::Connection(_))), "{r:?}");
 
-    let (r, runs, vault) =
-        call_with(Fault::token_for_tool("other").on_status_polls(), slow(), same).await;
+    let (r, runs, vault) = call_with(
+        Fault::token_for_tool("other").on_status_polls(),
+        slow(),
+        same,
+    )
+    .await;
     failed_closed(&r, &runs, &vault, "poll with a token for another tool");
     assert!(matches!(r, Err(Error::TokenVerification(_))), "{r:?}");
 
@@ -139,7 +172,11 @@ async fn faults_with_times_heal_and_the_call_runs_once() {
         assert!(r.is_ok(), "{case}: {r:?}");
         assert_eq!(runs.count(), 1, "{case}");
         assert_eq!(clearance_posts(&vault), posts, "{case}");
-        assert_eq!(vault.ledger_entries().len(), 1, "{case}: one decision, one event");
+        assert_eq!(
+            vault.ledger_entries().len(),
+            1,
+            "{case}: one decision, one event"
+        );
     }
 
     // Polls heal too.
@@ -160,7 +197,10 @@ async fn faults_queue_in_order_and_can_be_injected_later() {
     let runs = Runs::default();
     // 502 (retried), then the unknown status: a protocol error, not retried.
     let r = vault.scope(guarded("t", 1, &runs)).await;
-    assert!(matches!(&r, Err(Error::Protocol(m)) if m.contains("later")), "{r:?}");
+    assert!(
+        matches!(&r, Err(Error::Protocol(m)) if m.contains("later")),
+        "{r:?}"
+    );
     assert_eq!(clearance_posts(&vault), 2);
     // The queue is empty: normal service.
     vault.scope(guarded("t", 1, &runs)).await.unwrap();
@@ -188,6 +228,10 @@ async fn drop_connection_closes_the_socket_without_a_byte() {
     let mut answer = Vec::new();
     // EOF or a reset: either way, nothing was sent.
     let _ = socket.read_to_end(&mut answer).await;
-    assert!(answer.is_empty(), "got an answer: {}", String::from_utf8_lossy(&answer));
+    assert!(
+        answer.is_empty(),
+        "got an answer: {}",
+        String::from_utf8_lossy(&answer)
+    );
     assert_eq!(clearance_posts(&vault), 1);
 }

@@ -17,7 +17,9 @@ use serde::de::DeserializeOwned;
 
 /// GET `path` on the mock: status and body.
 async fn get(vault: &MockVault, path: &str) -> (u16, String) {
-    let answer = reqwest::get(format!("{}{path}", vault.url())).await.unwrap();
+    let answer = reqwest::get(format!("{}{path}", vault.url()))
+        .await
+        .unwrap();
     (answer.status().as_u16(), answer.text().await.unwrap())
 }
 
@@ -37,9 +39,15 @@ fn hash32(hex_text: &str) -> [u8; 32] {
 
 #[tokio::test]
 async fn a_bundle_is_409_until_sealed_then_verifies_offline() {
-    let vault = MockVault::builder().seal_every(Duration::ZERO).start().await;
+    let vault = MockVault::builder()
+        .seal_every(Duration::ZERO)
+        .start()
+        .await;
     let runs = Runs::default();
-    vault.scope(guarded("stripe_refund", 45, &runs)).await.unwrap();
+    vault
+        .scope(guarded("stripe_refund", 45, &runs))
+        .await
+        .unwrap();
     let id = vault.ledger_entries()[0].request_id.clone();
 
     for path in [
@@ -56,7 +64,8 @@ async fn a_bundle_is_409_until_sealed_then_verifies_offline() {
     assert_eq!(status, 422);
 
     vault.seal().await;
-    let bundle: ProofBundle = get_json(&vault, &format!("/ledger/proof/bundle?request_id={id}")).await;
+    let bundle: ProofBundle =
+        get_json(&vault, &format!("/ledger/proof/bundle?request_id={id}")).await;
     let verified = ledger::verify_proof_bundle(&bundle, &keys(&vault)).unwrap();
     assert_eq!(verified.request_id, id);
     assert!(verified.event_body_verified);
@@ -65,12 +74,19 @@ async fn a_bundle_is_409_until_sealed_then_verifies_offline() {
     assert_eq!(bundle.keys.len(), 1, "the ledger key version is embedded");
 
     // A later checkpoint: the same event's bundle now carries a consistency proof.
-    vault.scope(guarded("stripe_refund", 46, &runs)).await.unwrap();
+    vault
+        .scope(guarded("stripe_refund", 46, &runs))
+        .await
+        .unwrap();
     vault.seal().await;
-    let bundle: ProofBundle = get_json(&vault, &format!("/ledger/proof/bundle?request_id={id}")).await;
+    let bundle: ProofBundle =
+        get_json(&vault, &format!("/ledger/proof/bundle?request_id={id}")).await;
     let verified = ledger::verify_proof_bundle(&bundle, &keys(&vault)).unwrap();
     assert!(verified.consistency_verified);
-    assert_eq!((verified.latest_checkpoint_id, verified.latest_tree_size), (2, 2));
+    assert_eq!(
+        (verified.latest_checkpoint_id, verified.latest_tree_size),
+        (2, 2)
+    );
 
     // The inclusion endpoint serves the bundle's proof.
     let inclusion: InclusionProof =
@@ -94,14 +110,24 @@ async fn denials_and_review_decisions_are_events_and_pending_ones_are_not() {
     let runs = Runs::default();
     assert!(vault.scope(guarded("refund", 1, &runs)).await.is_err());
     let detached = ledgix::LedgixClient::new(
-        vault.config().to_builder().review_mode(ReviewMode::Detach).build().unwrap(),
+        vault
+            .config()
+            .to_builder()
+            .review_mode(ReviewMode::Detach)
+            .build()
+            .unwrap(),
     )
     .unwrap();
-    let Err(Error::ReviewPending(pending)) = ledgix::with_client(detached, guarded("wire", 2, &runs)).await
+    let Err(Error::ReviewPending(pending)) =
+        ledgix::with_client(detached, guarded("wire", 2, &runs)).await
     else {
         panic!("expected a pending review");
     };
-    assert_eq!(vault.ledger_entries().len(), 1, "a pending review is not a decision yet");
+    assert_eq!(
+        vault.ledger_entries().len(),
+        1,
+        "a pending review is not a decision yet"
+    );
     vault.deny(pending.request_id(), "reviewer said no").await;
     let entries = vault.ledger_entries();
     assert_eq!(entries.len(), 2);
@@ -109,15 +135,21 @@ async fn denials_and_review_decisions_are_events_and_pending_ones_are_not() {
     assert!(!entries[0].approved && !entries[1].approved);
     vault.seal().await;
     for e in &entries {
-        let bundle: ProofBundle =
-            get_json(&vault, &format!("/ledger/proof/bundle?request_id={}", e.request_id)).await;
+        let bundle: ProofBundle = get_json(
+            &vault,
+            &format!("/ledger/proof/bundle?request_id={}", e.request_id),
+        )
+        .await;
         ledger::verify_proof_bundle(&bundle, &keys(&vault)).unwrap();
     }
 }
 
 #[tokio::test]
 async fn the_whole_ledger_verifies_from_its_endpoints() {
-    let vault = MockVault::builder().seal_every(Duration::ZERO).start().await;
+    let vault = MockVault::builder()
+        .seal_every(Duration::ZERO)
+        .start()
+        .await;
     let runs = Runs::default();
     for batch in [3u64, 1, 5] {
         for amount in 0..batch {
@@ -129,9 +161,14 @@ async fn the_whole_ledger_verifies_from_its_endpoints() {
     let checkpoints: CheckpointPage = get_json(&vault, "/ledger/checkpoints?limit=100").await;
     assert_eq!(entries.entries.len(), 9);
     assert_eq!(checkpoints.checkpoints.len(), 3);
-    let sizes: Vec<u64> = checkpoints.checkpoints.iter().map(|c| c.tree_size).collect();
+    let sizes: Vec<u64> = checkpoints
+        .checkpoints
+        .iter()
+        .map(|c| c.tree_size)
+        .collect();
     assert_eq!(sizes, [3, 4, 9]);
-    let result = ledger::verify_ledger(&entries.entries, &checkpoints.checkpoints, &keys(&vault)).unwrap();
+    let result =
+        ledger::verify_ledger(&entries.entries, &checkpoints.checkpoints, &keys(&vault)).unwrap();
     assert_eq!(result.entries_verified, 9);
     assert_eq!(result.checkpoints_verified, 3);
     assert!(result.chain_from_genesis && result.root_checked);
@@ -145,8 +182,11 @@ async fn the_whole_ledger_verifies_from_its_endpoints() {
 
     // consistency between every pair of checkpoints
     for (from, to) in [(1u64, 2u64), (2, 3), (1, 3), (2, 2)] {
-        let proof: ConsistencyProof =
-            get_json(&vault, &format!("/ledger/proof/consistency?from={from}&to={to}")).await;
+        let proof: ConsistencyProof = get_json(
+            &vault,
+            &format!("/ledger/proof/consistency?from={from}&to={to}"),
+        )
+        .await;
         let path: Vec<[u8; 32]> = proof.path.iter().map(|h| hash32(h)).collect();
         merkle::verify_consistency(
             proof.from_checkpoint.tree_size,
@@ -157,7 +197,12 @@ async fn the_whole_ledger_verifies_from_its_endpoints() {
         )
         .unwrap_or_else(|e| panic!("{from}..{to}: {e}"));
     }
-    for (query, status) in [("from=2&to=1", 422), ("from=1&to=9", 404), ("from=0&to=1", 404), ("from=1", 422)] {
+    for (query, status) in [
+        ("from=2&to=1", 422),
+        ("from=1&to=9", 404),
+        ("from=0&to=1", 404),
+        ("from=1", 422),
+    ] {
         let (got, body) = get(&vault, &format!("/ledger/proof/consistency?{query}")).await;
         assert_eq!(got, status, "{query}: {body}");
     }
@@ -177,12 +222,26 @@ async fn canonical_version_2_is_selectable_and_verifies() {
     assert_eq!(entry.canonical_version, 2);
     assert_eq!(entry.decision_status.as_deref(), Some("approved"));
     assert!(entry.confidence_bucket.is_some());
-    let bundle: ProofBundle =
-        get_json(&vault, &format!("/ledger/proof/bundle?request_id={}", entry.request_id)).await;
-    assert!(ledger::verify_proof_bundle(&bundle, &keys(&vault)).unwrap().event_body_verified);
+    let bundle: ProofBundle = get_json(
+        &vault,
+        &format!("/ledger/proof/bundle?request_id={}", entry.request_id),
+    )
+    .await;
+    assert!(
+        ledger::verify_proof_bundle(&bundle, &keys(&vault))
+            .unwrap()
+            .event_body_verified
+    );
 
-    let err = MockVault::builder().canonical_version(3).try_start().await.unwrap_err();
-    assert!(matches!(&err, Error::Config(m) if m.contains("canonical_version 3")), "{err:?}");
+    let err = MockVault::builder()
+        .canonical_version(3)
+        .try_start()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Config(m) if m.contains("canonical_version 3")),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -206,7 +265,11 @@ async fn the_background_sealer_seals_on_its_own() {
     }
     assert!(sealed, "the background sealer never sealed the event");
     let checkpoints: CheckpointPage = get_json(&vault, "/ledger/checkpoints").await;
-    assert_eq!(checkpoints.checkpoints.len(), 1, "no empty checkpoints while idle");
+    assert_eq!(
+        checkpoints.checkpoints.len(),
+        1,
+        "no empty checkpoints while idle"
+    );
     assert_eq!(checkpoints.checkpoints[0].mmd_seconds, 1);
 }
 
@@ -218,5 +281,8 @@ async fn a_port_in_use_is_an_error_from_try_start() {
         .try_start()
         .await
         .unwrap_err();
-    assert!(matches!(&err, Error::Connection(m) if m.contains("cannot listen")), "{err:?}");
+    assert!(
+        matches!(&err, Error::Connection(m) if m.contains("cannot listen")),
+        "{err:?}"
+    );
 }

@@ -22,7 +22,11 @@ fn hash32(hex_text: &str) -> [u8; 32] {
 /// Every 10th request is denied, the rest approved.
 fn every_tenth_denied() -> Rule {
     Rule::tool("refund")
-        .when(|args| args.get("n").and_then(Value::as_u64).is_some_and(|n| n % 10 == 0))
+        .when(|args| {
+            args.get("n")
+                .and_then(Value::as_u64)
+                .is_some_and(|n| n % 10 == 0)
+        })
         .deny("every tenth refund is refused")
 }
 
@@ -66,7 +70,11 @@ async fn sixty_four_clients_ten_thousand_decisions_all_sealed_and_proven() {
     vault.seal().await;
     let entries = vault.ledger_entries();
     assert_eq!(entries.len(), TOTAL, "exactly one event per decision");
-    assert!(entries.iter().all(|e| e.checkpoint_id.is_some() && e.leaf_index.is_some()));
+    assert!(
+        entries
+            .iter()
+            .all(|e| e.checkpoint_id.is_some() && e.leaf_index.is_some())
+    );
     let ids: HashSet<&str> = entries.iter().map(|e| e.request_id.as_str()).collect();
     assert_eq!(ids.len(), TOTAL);
     assert_eq!(entries.iter().filter(|e| !e.approved).count(), 1_000);
@@ -103,12 +111,13 @@ async fn sixty_four_clients_ten_thousand_decisions_all_sealed_and_proven() {
     }
 
     // Consecutive checkpoints are consistent; the chain and the whole ledger verify.
-    let checkpoints: CheckpointPage = reqwest::get(format!("{}/ledger/checkpoints?limit=100000", vault.url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let checkpoints: CheckpointPage =
+        reqwest::get(format!("{}/ledger/checkpoints?limit=100000", vault.url()))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
     let checkpoints = checkpoints.checkpoints;
     assert!(!checkpoints.is_empty());
     assert_eq!(checkpoints.last().unwrap().tree_size, TOTAL as u64);
@@ -142,7 +151,12 @@ async fn sixty_four_clients_ten_thousand_decisions_all_sealed_and_proven() {
             &hash32(&from.root_hash),
             &hash32(&to.root_hash),
         )
-        .unwrap_or_else(|e| panic!("checkpoints {} → {}: {e}", from.checkpoint_id, to.checkpoint_id));
+        .unwrap_or_else(|e| {
+            panic!(
+                "checkpoints {} → {}: {e}",
+                from.checkpoint_id, to.checkpoint_id
+            )
+        });
     }
     let whole = ledger::verify_ledger(&entries, &checkpoints, &keys).unwrap();
     assert_eq!(whole.entries_verified, TOTAL);

@@ -109,7 +109,12 @@ async fn a_malformed_rules_file_is_refused_at_start_with_the_reason() {
         r#"{"rules": [{"tool": "a", "decision": "approve"}, {"tool": "wire_*", "decision": "hold"}]}"#,
     );
     let output = Command::new(BIN)
-        .args(["--listen", "127.0.0.1:0", "--rules", rules.to_str().unwrap()])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--rules",
+            rules.to_str().unwrap(),
+        ])
         .output()
         .await
         .unwrap();
@@ -126,7 +131,11 @@ async fn a_malformed_rules_file_is_refused_at_start_with_the_reason() {
 
 #[tokio::test]
 async fn bad_flags_print_the_usage_and_exit_2() {
-    let output = Command::new(BIN).args(["--port", "80"]).output().await.unwrap();
+    let output = Command::new(BIN)
+        .args(["--port", "80"])
+        .output()
+        .await
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("unknown option `--port`"), "{stderr}");

@@ -29,7 +29,10 @@ async fn a_call_denied_on_purpose_never_runs_its_body() {
             assert!(!d.request_id.is_empty());
             // both protocol generations in the answer
             assert_eq!(d.response.approved, Some(false));
-            assert_eq!(d.response.decision_status, Some(ledgix::DecisionStatus::Denied));
+            assert_eq!(
+                d.response.decision_status,
+                Some(ledgix::DecisionStatus::Denied)
+            );
             assert!(d.response.confidence.is_some() && d.response.confidence_bucket.is_some());
         }
         other => panic!("expected a denial, got {other:?}"),
@@ -133,7 +136,8 @@ async fn reviewed_calls_wait_for_the_reviewer() {
             }
             id
         };
-        let (result, id) = tokio::join!(vault.scope(guarded("wire_transfer", 9000, &runs)), reviewer);
+        let (result, id) =
+            tokio::join!(vault.scope(guarded("wire_transfer", 9000, &runs)), reviewer);
         let case = format!("approve={approve} via {via:?}");
         if approve {
             assert!(result.is_ok(), "{case}: {result:?}");
@@ -147,7 +151,11 @@ async fn reviewed_calls_wait_for_the_reviewer() {
         }
         assert!(vault.pending_reviews().is_empty(), "{case}");
         let events = vault.ledger_entries();
-        assert_eq!(events.len(), 1, "{case}: one event, written when the reviewer decided");
+        assert_eq!(
+            events.len(),
+            1,
+            "{case}: one event, written when the reviewer decided"
+        );
         assert_eq!(events[0].approved, approve, "{case}");
         assert_eq!(events[0].request_id, id, "{case}");
         // A decided review cannot be decided again.
@@ -165,7 +173,10 @@ async fn the_decision_endpoint_answers_404_for_unknown_and_409_for_decided_reque
             .json(&json!({"approved": true, "review_reason": "ok"}))
             .send()
     };
-    assert_eq!(decide("no-such-request".into()).await.unwrap().status(), 404);
+    assert_eq!(
+        decide("no-such-request".into()).await.unwrap().status(),
+        404
+    );
     let runs = Runs::default();
     vault.scope(guarded("t", 1, &runs)).await.unwrap();
     let id = vault.ledger_entries()[0].request_id.clone();
@@ -238,7 +249,10 @@ async fn detach_mode_parks_the_call_and_resumes_it_after_review() {
     };
     assert_eq!(runs.count(), 0);
     assert_eq!(vault.pending_reviews(), [pending.request_id().to_string()]);
-    assert!(vault.ledger_entries().is_empty(), "no event before the decision");
+    assert!(
+        vault.ledger_entries().is_empty(),
+        "no event before the decision"
+    );
     vault.approve(pending.request_id()).await;
     let token = pending
         .run(async { Ok::<_, Error>(ledgix::current_token()) })
@@ -272,10 +286,17 @@ async fn predicates_on_arguments_and_rules_files_decide() {
         Err(Error::Denied(d)) => d.reason,
         other => panic!("expected a denial, got {other:?}"),
     };
-    assert_eq!(denied(vault.scope(guarded("refund", 13, &runs)).await), "unlucky");
+    assert_eq!(
+        denied(vault.scope(guarded("refund", 13, &runs)).await),
+        "unlucky"
+    );
     vault.scope(guarded("refund", 12, &runs)).await.unwrap();
     assert_eq!(
-        denied(vault.scope(guarded("create_stripe_payment", 5000, &runs)).await),
+        denied(
+            vault
+                .scope(guarded("create_stripe_payment", 5000, &runs))
+                .await
+        ),
         "over the cap"
     );
     vault
@@ -322,14 +343,16 @@ async fn default_decision_review_holds_everything() {
 
 #[tokio::test]
 async fn the_api_key_is_required_and_never_recorded() {
-    let vault = MockVault::builder().api_key("sk_test_mock_42").start().await;
+    let vault = MockVault::builder()
+        .api_key("sk_test_mock_42")
+        .start()
+        .await;
     let runs = Runs::default();
 
     // A client without the key is refused (401), which is not a denial.
-    let keyless = ledgix::LedgixClient::new(
-        vault.config().to_builder().no_api_key().build().unwrap(),
-    )
-    .unwrap();
+    let keyless =
+        ledgix::LedgixClient::new(vault.config().to_builder().no_api_key().build().unwrap())
+            .unwrap();
     match ledgix::with_client(keyless, guarded("t", 1, &runs)).await {
         Err(Error::Http { status: 401, .. }) => {}
         other => panic!("expected HTTP 401, got {other:?}"),
@@ -346,7 +369,11 @@ async fn the_api_key_is_required_and_never_recorded() {
         .unwrap();
     assert_eq!(jwks.status(), 200);
     let jwks: Value = jwks.json().await.unwrap();
-    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2, "token key and ledger key");
+    assert_eq!(
+        jwks["keys"].as_array().unwrap().len(),
+        2,
+        "token key and ledger key"
+    );
 
     let recorded = vault.requests();
     let posts: Vec<&RecordedRequest> = recorded
@@ -357,15 +384,23 @@ async fn the_api_key_is_required_and_never_recorded() {
     assert_eq!(posts[0].header("x-vault-api-key"), None);
     assert_eq!(posts[1].header("x-vault-api-key"), Some("***"));
     let all = serde_json::to_string(&recorded).unwrap();
-    assert!(!all.contains("sk_test_mock_42"), "the key leaked into a recording");
+    assert!(
+        !all.contains("sk_test_mock_42"),
+        "the key leaked into a recording"
+    );
 }
 
 #[tokio::test]
 async fn requests_are_recorded_with_method_path_headers_and_body() {
     let vault = MockVault::start().await;
     let runs = Runs::default();
-    vault.scope(guarded("stripe_refund", 45, &runs)).await.unwrap();
-    let _ = reqwest::get(format!("{}/ledger?limit=5", vault.url())).await.unwrap();
+    vault
+        .scope(guarded("stripe_refund", 45, &runs))
+        .await
+        .unwrap();
+    let _ = reqwest::get(format!("{}/ledger?limit=5", vault.url()))
+        .await
+        .unwrap();
     let recorded = vault.requests();
     let post = recorded
         .iter()
@@ -373,11 +408,18 @@ async fn requests_are_recorded_with_method_path_headers_and_body() {
         .expect("the clearance request");
     assert_eq!(post.path, "/request-clearance");
     assert_eq!(post.body["tool_name"], "stripe_refund");
-    assert_eq!(post.body["tool_args"], json!({"amount": 45, "currency": "usd"}));
+    assert_eq!(
+        post.body["tool_args"],
+        json!({"amount": 45, "currency": "usd"})
+    );
     assert_eq!(post.body["context"]["policy_id"], "refund-policy");
     let key = post.header("idempotency-key").expect("an Idempotency-Key");
     assert_eq!(key.len(), 36, "a UUID: {key}");
-    assert!(recorded.iter().any(|r| r.method == "GET" && r.path == "/ledger?limit=5"));
+    assert!(
+        recorded
+            .iter()
+            .any(|r| r.method == "GET" && r.path == "/ledger?limit=5")
+    );
     // Recordings serialize for assertions.
     let v = serde_json::to_value(post).unwrap();
     assert_eq!(v["method"], "POST");
@@ -399,21 +441,38 @@ async fn idempotency_key_replays_the_answer_and_writes_one_event() {
     assert_eq!(first.status(), 200);
     let first: Value = first.json().await.unwrap();
     assert_eq!(first["status"], "approved");
-    let second: Value = post("key-1", body.clone()).await.unwrap().json().await.unwrap();
-    assert_eq!(first, second, "same key, same body: the same answer (same token too)");
-    assert_eq!(vault.ledger_entries().len(), 1, "and no second event");
-
-    let other = post("key-1", json!({"tool_name": "stripe_refund", "tool_args": {"amount": 46}, "agent_id": "a"}))
+    let second: Value = post("key-1", body.clone())
+        .await
+        .unwrap()
+        .json()
         .await
         .unwrap();
+    assert_eq!(
+        first, second,
+        "same key, same body: the same answer (same token too)"
+    );
+    assert_eq!(vault.ledger_entries().len(), 1, "and no second event");
+
+    let other = post(
+        "key-1",
+        json!({"tool_name": "stripe_refund", "tool_args": {"amount": 46}, "agent_id": "a"}),
+    )
+    .await
+    .unwrap();
     assert_eq!(other.status(), 422);
     let detail: Value = other.json().await.unwrap();
-    assert!(detail["detail"].as_str().unwrap().contains("key-1"), "{detail}");
+    assert!(
+        detail["detail"].as_str().unwrap().contains("key-1"),
+        "{detail}"
+    );
 
     // Concurrent retries under one key still decide once.
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..16 {
-        let request = http.post(&url).header("Idempotency-Key", "key-2").json(&body);
+        let request = http
+            .post(&url)
+            .header("Idempotency-Key", "key-2")
+            .json(&body);
         tasks.spawn(async move { request.send().await.unwrap().json::<Value>().await.unwrap() });
     }
     let mut ids = std::collections::HashSet::new();
@@ -439,18 +498,32 @@ async fn malformed_requests_are_refused_with_422() {
         ("not json", "not JSON"),
         (r#"{"tool_args": {}, "agent_id": "a"}"#, "tool_name"),
         (r#"{"tool_name": "t", "agent_id": "a"}"#, "tool_args"),
-        (r#"{"tool_name": "t", "tool_args": [], "agent_id": "a"}"#, "tool_args"),
+        (
+            r#"{"tool_name": "t", "tool_args": [], "agent_id": "a"}"#,
+            "tool_args",
+        ),
         (r#"{"tool_name": "t", "tool_args": {}}"#, "agent_id"),
     ] {
         let answer = http.post(&url).body(body).send().await.unwrap();
         assert_eq!(answer.status(), 422, "{body}");
         let detail: Value = answer.json().await.unwrap();
-        assert!(detail["detail"].as_str().unwrap().contains(needle), "{body}: {detail}");
+        assert!(
+            detail["detail"].as_str().unwrap().contains(needle),
+            "{body}: {detail}"
+        );
     }
     assert!(vault.ledger_entries().is_empty());
-    let unknown = http.get(format!("{}/clearance-status/nope", vault.url())).send().await.unwrap();
+    let unknown = http
+        .get(format!("{}/clearance-status/nope", vault.url()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(unknown.status(), 404);
-    let no_route = http.get(format!("{}/nothing-here", vault.url())).send().await.unwrap();
+    let no_route = http
+        .get(format!("{}/nothing-here", vault.url()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(no_route.status(), 404);
 }
 
@@ -463,7 +536,10 @@ async fn dropping_the_vault_stops_the_server() {
     // The server task ends once it sees the stop signal; give it a moment to run.
     let mut refused = false;
     for _ in 0..200 {
-        let fresh = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+        let fresh = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap();
         if fresh.get(&url).send().await.is_err() {
             refused = true;
             break;

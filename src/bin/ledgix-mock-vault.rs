@@ -172,7 +172,11 @@ async fn run(options: Options) -> Result<(), String> {
     eprintln!("  {rules_summary}");
     eprintln!(
         "  API key: {}",
-        if options.api_key.is_some() { "required" } else { "not required" }
+        if options.api_key.is_some() {
+            "required"
+        } else {
+            "not required"
+        }
     );
     eprintln!("  press Ctrl-C to stop");
     stop_signal().await;
@@ -196,7 +200,10 @@ fn main() -> ExitCode {
         }
         Command::Run(options) => options,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("ledgix-mock-vault: cannot start the async runtime: {e}");
@@ -254,10 +261,19 @@ mod tests {
     #[test]
     fn errors_say_which_flag_and_why() {
         for (args, needle) in [
-            (&["--listen", "localhost"][..], "`--listen localhost`: expected an address"),
+            (
+                &["--listen", "localhost"][..],
+                "`--listen localhost`: expected an address",
+            ),
             (&["--listen"][..], "option `--listen` needs a value"),
-            (&["--rules", "--seed", "x"][..], "option `--rules` needs a value"),
-            (&["--seal-every", "soon"][..], "`--seal-every soon`: expected a duration"),
+            (
+                &["--rules", "--seed", "x"][..],
+                "option `--rules` needs a value",
+            ),
+            (
+                &["--seal-every", "soon"][..],
+                "`--seal-every soon`: expected a duration",
+            ),
             (&["--port", "80"][..], "unknown option `--port`"),
             (&["serve"][..], "unexpected argument `serve`"),
             (&["--api-key="][..], "`--api-key` must not be empty"),

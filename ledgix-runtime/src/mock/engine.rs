@@ -66,14 +66,22 @@ pub enum ReviewError {
 
 /// A final outcome.
 enum Terminal {
-    Approve { reason: String },
-    Deny { reason: String, reason_code: Option<String> },
+    Approve {
+        reason: String,
+    },
+    Deny {
+        reason: String,
+        reason_code: Option<String>,
+    },
 }
 
 impl Vault {
     /// Decides a new request: answers at once (approved / denied, event written), or parks it
     /// as `processing` / `pending_review`.
-    pub(crate) fn submit(&self, request: ClearanceRequest) -> Result<ClearanceResponse, LedgerError> {
+    pub(crate) fn submit(
+        &self,
+        request: ClearanceRequest,
+    ) -> Result<ClearanceResponse, LedgerError> {
         let request_id = uuid::Uuid::new_v4().to_string();
         let verdict = rules::evaluate(
             &self.rules,
@@ -124,8 +132,7 @@ impl Vault {
                 processing(request_id, &record.request)
             }
             Phase::Processing { .. } => {
-                let (phase, answer) =
-                    self.settle(&record.request, request_id, &record.verdict)?;
+                let (phase, answer) = self.settle(&record.request, request_id, &record.verdict)?;
                 if matches!(phase, Phase::PendingReview) {
                     self.clearances.mark_pending(request_id);
                 }

@@ -186,13 +186,25 @@ mod tests {
             Fault::drop_connection().times(0),
         ]);
         assert_eq!(q.take(FaultTarget::Clearance), Some(FaultKind::Status(503)));
-        assert_eq!(q.take(FaultTarget::StatusPoll), Some(FaultKind::MalformedBody));
+        assert_eq!(
+            q.take(FaultTarget::StatusPoll),
+            Some(FaultKind::MalformedBody)
+        );
         assert_eq!(q.take(FaultTarget::Clearance), Some(FaultKind::Status(503)));
-        assert_eq!(q.take(FaultTarget::Clearance), Some(FaultKind::RetryAfter(3)));
+        assert_eq!(
+            q.take(FaultTarget::Clearance),
+            Some(FaultKind::RetryAfter(3))
+        );
         assert_eq!(q.take(FaultTarget::Clearance), None);
         // without `.times`, forever
-        assert_eq!(q.take(FaultTarget::StatusPoll), Some(FaultKind::MalformedBody));
-        assert_eq!(q.take(FaultTarget::StatusPoll), Some(FaultKind::MalformedBody));
+        assert_eq!(
+            q.take(FaultTarget::StatusPoll),
+            Some(FaultKind::MalformedBody)
+        );
+        assert_eq!(
+            q.take(FaultTarget::StatusPoll),
+            Some(FaultKind::MalformedBody)
+        );
         q.push(Fault::unknown_status("maybe").times(1));
         assert_eq!(
             q.take(FaultTarget::Clearance),

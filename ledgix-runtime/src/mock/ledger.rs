@@ -20,8 +20,8 @@ use crate::b64;
 use crate::jwk::Jwk;
 use crate::ledger::merkle::{self, MerkleTree};
 use crate::ledger::{
-    ConsistencyProof, InclusionProof, LedgerCheckpoint, LedgerEntry, LedgerError,
-    LedgerKeyVersion, ProofBundle, hash,
+    ConsistencyProof, InclusionProof, LedgerCheckpoint, LedgerEntry, LedgerError, LedgerKeyVersion,
+    ProofBundle, hash,
 };
 use crate::protocol::{ClearanceRequest, ConfidenceBucket, DecisionStatus};
 use crate::token::tool_args_hash;
@@ -259,7 +259,10 @@ impl Ledger {
     }
 
     /// The sealed entry of `request_id` and the checkpoint that sealed it.
-    fn sealed_entry(&self, request_id: &str) -> Result<(LedgerEntry, LedgerCheckpoint), ProofError> {
+    fn sealed_entry(
+        &self,
+        request_id: &str,
+    ) -> Result<(LedgerEntry, LedgerCheckpoint), ProofError> {
         let state = lock(&self.state);
         let entry = state
             .by_request
@@ -295,7 +298,11 @@ impl Ledger {
     }
 
     /// The consistency proof between checkpoints `from` and `to` (ids).
-    pub(crate) fn consistency_proof(&self, from: u64, to: u64) -> Result<ConsistencyProof, ProofError> {
+    pub(crate) fn consistency_proof(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> Result<ConsistencyProof, ProofError> {
         if from > to {
             return Err(ProofError::BadRange { from, to });
         }
@@ -399,8 +406,8 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::{TrustedKeys, verify_ledger, verify_proof_bundle};
     use crate::jwk::KeySet;
+    use crate::ledger::{TrustedKeys, verify_ledger, verify_proof_bundle};
     use std::time::Duration;
 
     fn ledger(version: u32) -> Ledger {
@@ -409,7 +416,8 @@ mod tests {
 
     fn trusted(ledger: &Ledger) -> TrustedKeys {
         let mut keys = KeySet::new();
-        keys.insert(ledger.key_id(), ledger.verifying_key()).unwrap();
+        keys.insert(ledger.key_id(), ledger.verifying_key())
+            .unwrap();
         TrustedKeys::from_key_set(keys)
     }
 
@@ -488,7 +496,8 @@ mod tests {
                 for to in from..=5 {
                     let proof = ledger.consistency_proof(from, to).unwrap();
                     let (a, b) = (&proof.from_checkpoint, &proof.to_checkpoint);
-                    let reference = merkle::consistency_proof(&leaves[..b.tree_size as usize], a.tree_size);
+                    let reference =
+                        merkle::consistency_proof(&leaves[..b.tree_size as usize], a.tree_size);
                     let served: Vec<String> = reference.iter().map(hex::encode).collect();
                     if from < to {
                         assert_eq!(proof.path, served);
@@ -497,9 +506,18 @@ mod tests {
                     }
                 }
             }
-            assert_eq!(ledger.consistency_proof(3, 2), Err(ProofError::BadRange { from: 3, to: 2 }));
-            assert_eq!(ledger.consistency_proof(0, 2), Err(ProofError::UnknownCheckpoint(0)));
-            assert_eq!(ledger.consistency_proof(1, 6), Err(ProofError::UnknownCheckpoint(6)));
+            assert_eq!(
+                ledger.consistency_proof(3, 2),
+                Err(ProofError::BadRange { from: 3, to: 2 })
+            );
+            assert_eq!(
+                ledger.consistency_proof(0, 2),
+                Err(ProofError::UnknownCheckpoint(0))
+            );
+            assert_eq!(
+                ledger.consistency_proof(1, 6),
+                Err(ProofError::UnknownCheckpoint(6))
+            );
             assert_eq!(
                 ledger.inclusion_proof("nope"),
                 Err(ProofError::UnknownRequest("nope".into()))
@@ -517,7 +535,10 @@ mod tests {
         let v1 = ledger(1);
         write(&v1, 1);
         let e = &v1.entries(1)[0];
-        assert_eq!((e.confidence_bucket.as_deref(), e.decision_status.as_deref()), (None, None));
+        assert_eq!(
+            (e.confidence_bucket.as_deref(), e.decision_status.as_deref()),
+            (None, None)
+        );
         assert_eq!(e.intent_hash.len(), 64);
         assert_eq!(e.seq, 1);
     }
@@ -536,9 +557,18 @@ mod tests {
     fn rfc3339_formats_known_instants() {
         let at = |secs: u64, micros: u32| UNIX_EPOCH + Duration::new(secs, micros * 1000);
         assert_eq!(rfc3339(at(0, 0), false), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(at(951_782_400, 5), true), "2000-02-29T00:00:00.000005Z");
+        assert_eq!(
+            rfc3339(at(951_782_400, 5), true),
+            "2000-02-29T00:00:00.000005Z"
+        );
         assert_eq!(rfc3339(at(1_767_225_600, 0), false), "2026-01-01T00:00:00Z");
-        assert_eq!(rfc3339(at(4_070_908_799, 999_999), true), "2098-12-31T23:59:59.999999Z");
-        assert_eq!(rfc3339(at(1_795_406_240, 32_075), true), "2026-11-23T03:57:20.032075Z");
+        assert_eq!(
+            rfc3339(at(4_070_908_799, 999_999), true),
+            "2098-12-31T23:59:59.999999Z"
+        );
+        assert_eq!(
+            rfc3339(at(1_795_406_240, 32_075), true),
+            "2026-11-23T03:57:20.032075Z"
+        );
     }
 }

@@ -213,7 +213,10 @@ impl MockVaultBuilder {
             Error::Connection(format!("mock Vault: cannot listen on {}: {e}", self.listen))
         })?;
         let addr = listener.local_addr().map_err(|e| {
-            Error::Connection(format!("mock Vault: no local address for {}: {e}", self.listen))
+            Error::Connection(format!(
+                "mock Vault: no local address for {}: {e}",
+                self.listen
+            ))
         })?;
         let seeds = Seeds::new(self.seed);
         let tokens = Minter::new(&seeds, self.token_ttl);
@@ -236,11 +239,10 @@ impl MockVaultBuilder {
         let app = server::router(vault.clone()).into_make_service_with_connect_info::<ConnKill>();
         let mut on_stop = stopped.clone();
         let server = tokio::spawn(async move {
-            let serve = axum::serve(KillableListener(listener), app).with_graceful_shutdown(
-                async move {
+            let serve =
+                axum::serve(KillableListener(listener), app).with_graceful_shutdown(async move {
                     let _ = on_stop.wait_for(|stop| *stop).await;
-                },
-            );
+                });
             if let Err(e) = serve.await {
                 tracing::warn!(error = %e, "the mock Vault's server stopped");
             }
@@ -396,8 +398,16 @@ impl MockVault {
     }
 
     /// A reviewer's decision on a pending request, as `POST /reviews/{id}/decision` makes it.
-    pub async fn decide(&self, request_id: &str, approved: bool, reason: &str) -> Result<(), ReviewError> {
-        self.vault.review(request_id, approved, reason).await.map(|_| ())
+    pub async fn decide(
+        &self,
+        request_id: &str,
+        approved: bool,
+        reason: &str,
+    ) -> Result<(), ReviewError> {
+        self.vault
+            .review(request_id, approved, reason)
+            .await
+            .map(|_| ())
     }
 
     /// Approves a pending request.
@@ -406,7 +416,10 @@ impl MockVault {
     ///
     /// When no request with this id is pending review.
     pub async fn approve(&self, request_id: &str) {
-        if let Err(e) = self.decide(request_id, true, "approved by a human reviewer").await {
+        if let Err(e) = self
+            .decide(request_id, true, "approved by a human reviewer")
+            .await
+        {
             panic!("MockVault::approve: {e}");
         }
     }

@@ -87,7 +87,10 @@ impl Rule {
     }
 
     /// Matches only when `predicate` is true for the request's `tool_args`.
-    pub fn when(mut self, predicate: impl Fn(&Map<String, Value>) -> bool + Send + Sync + 'static) -> Rule {
+    pub fn when(
+        mut self,
+        predicate: impl Fn(&Map<String, Value>) -> bool + Send + Sync + 'static,
+    ) -> Rule {
         self.predicate = Some(Arc::new(predicate));
         self
     }
@@ -261,14 +264,28 @@ mod tests {
     fn first_matching_rule_wins_then_default() {
         let rules = [
             Rule::tool("pay")
-                .when(|a| a.get("amount").and_then(Value::as_f64).is_some_and(|x| x > 100.0))
+                .when(|a| {
+                    a.get("amount")
+                        .and_then(Value::as_f64)
+                        .is_some_and(|x| x > 100.0)
+                })
                 .review(),
             Rule::tool("pay").deny("no").reason_code("cap"),
             Rule::tool("slow").processing(3),
         ];
-        let v = evaluate(&rules, Decision::Approve, "pay", &args(json!({"amount": 500})));
+        let v = evaluate(
+            &rules,
+            Decision::Approve,
+            "pay",
+            &args(json!({"amount": 500})),
+        );
         assert_eq!(v.decision, Decision::Review);
-        let v = evaluate(&rules, Decision::Approve, "pay", &args(json!({"amount": 5})));
+        let v = evaluate(
+            &rules,
+            Decision::Approve,
+            "pay",
+            &args(json!({"amount": 5})),
+        );
         assert_eq!(v.decision, Decision::Deny);
         assert_eq!(v.reason, "no");
         assert_eq!(v.reason_code.as_deref(), Some("cap"));

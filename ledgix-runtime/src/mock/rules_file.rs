@@ -96,7 +96,11 @@ fn kind(v: &Value) -> &'static str {
 }
 
 /// Refuses fields other than `allowed`.
-fn only_fields(map: &Map<String, Value>, allowed: &[&str], place: &str) -> Result<(), RulesFileError> {
+fn only_fields(
+    map: &Map<String, Value>,
+    allowed: &[&str],
+    place: &str,
+) -> Result<(), RulesFileError> {
     match map.keys().find(|k| !allowed.contains(&k.as_str())) {
         Some(unknown) => Err(RulesFileError(format!(
             "{place}: unknown field `{unknown}` (expected one of: {})",
@@ -140,7 +144,14 @@ fn rule(index: usize, item: &Value) -> Result<Rule, RulesFileError> {
     let place = format!("rules[{index}] (tool `{tool}`)");
     only_fields(
         map,
-        &["tool", "decision", "reason", "reason_code", "processing_polls", "when"],
+        &[
+            "tool",
+            "decision",
+            "reason",
+            "reason_code",
+            "processing_polls",
+            "when",
+        ],
         &place,
     )?;
     let decision = match map.get("decision") {
@@ -243,7 +254,11 @@ impl Condition {
         let [name] = ops.as_slice() else {
             return Err(RulesFileError(format!(
                 "{place}: needs exactly one of gt, gte, lt, lte, eq, ne; found {}",
-                if ops.is_empty() { "none".to_string() } else { ops.join(", ") }
+                if ops.is_empty() {
+                    "none".to_string()
+                } else {
+                    ops.join(", ")
+                }
             )));
         };
         let operand = map.get(*name).cloned().unwrap_or(Value::Null);
@@ -303,7 +318,9 @@ fn json_eq(a: &Value, b: &Value) -> bool {
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q))
         }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
         }
         _ => a == b,
     }
@@ -348,12 +365,27 @@ mod tests {
         assert_eq!(v.decision, Decision::Deny);
         assert_eq!(v.reason, "refunds are frozen");
         assert_eq!(v.reason_code.as_deref(), Some("frozen"));
-        assert_eq!(decide("wire_transfer", json!({})).decision, Decision::Review);
+        assert_eq!(
+            decide("wire_transfer", json!({})).decision,
+            Decision::Review
+        );
         assert_eq!(decide("slow_report", json!({})).processing_polls, 2);
-        assert_eq!(decide("create_stripe_payment", json!({"amount": 1500})).decision, Decision::Review);
-        assert_eq!(decide("create_stripe_payment", json!({"amount": 1000})).decision, Decision::Approve);
-        assert_eq!(decide("create_stripe_payment", json!({"amount": "1500"})).decision, Decision::Approve);
-        assert_eq!(decide("create_stripe_payment", json!({})).decision, Decision::Approve);
+        assert_eq!(
+            decide("create_stripe_payment", json!({"amount": 1500})).decision,
+            Decision::Review
+        );
+        assert_eq!(
+            decide("create_stripe_payment", json!({"amount": 1000})).decision,
+            Decision::Approve
+        );
+        assert_eq!(
+            decide("create_stripe_payment", json!({"amount": "1500"})).decision,
+            Decision::Approve
+        );
+        assert_eq!(
+            decide("create_stripe_payment", json!({})).decision,
+            Decision::Approve
+        );
         assert_eq!(decide("other", json!({})).decision, Decision::Approve);
     }
 
@@ -375,12 +407,28 @@ mod tests {
             (json!({"arg": "a", "lte": 5}), json!({"a": 6}), false),
             (json!({"arg": "a", "eq": 1}), json!({"a": 1.0}), true),
             (json!({"arg": "a", "eq": "x"}), json!({"a": "x"}), true),
-            (json!({"arg": "a", "eq": {"k": [1]}}), json!({"a": {"k": [1.0]}}), true),
+            (
+                json!({"arg": "a", "eq": {"k": [1]}}),
+                json!({"a": {"k": [1.0]}}),
+                true,
+            ),
             (json!({"arg": "a", "ne": "x"}), json!({"a": "y"}), true),
             (json!({"arg": "a", "ne": "x"}), json!({}), false),
-            (json!({"arg": "c.tier", "eq": "gold"}), json!({"c": {"tier": "gold"}}), true),
-            (json!({"arg": "items.1.p", "gt": 10}), json!({"items": [{"p": 1}, {"p": 11}]}), true),
-            (json!({"arg": "items.9.p", "gt": 10}), json!({"items": [{"p": 11}]}), false),
+            (
+                json!({"arg": "c.tier", "eq": "gold"}),
+                json!({"c": {"tier": "gold"}}),
+                true,
+            ),
+            (
+                json!({"arg": "items.1.p", "gt": 10}),
+                json!({"items": [{"p": 1}, {"p": 11}]}),
+                true,
+            ),
+            (
+                json!({"arg": "items.9.p", "gt": 10}),
+                json!({"items": [{"p": 11}]}),
+                false,
+            ),
             (json!({"arg": "a.b", "eq": 1}), json!({"a": 1}), false),
         ];
         for (when, a, want) in cases {
@@ -398,38 +446,73 @@ mod tests {
             (r#"{"default": "allow"}"#, "field `default`: expected"),
             (r#"{"rules": {}}"#, "`rules` must be an array"),
             (r#"{"rules": [3]}"#, "rules[0]: a rule must be an object"),
-            (r#"{"rules": [{"decision": "deny"}]}"#, "rules[0]: field `tool` is required"),
-            (r#"{"rules": [{"tool": "", "decision": "deny"}]}"#, "rules[0]: field `tool` must be a non-empty string"),
-            (r#"{"rules": [{"tool": "a", "decision": "approve"}, {"tool": "wire_*"}]}"#,
-             "rules[1] (tool `wire_*`): field `decision` is required"),
-            (r#"{"rules": [{"tool": "a", "decision": "maybe"}]}"#,
-             "rules[0] (tool `a`): field `decision`: expected \"approve\", \"deny\" or \"review\", got \"maybe\""),
-            (r#"{"rules": [{"tool": "a", "decision": "deny", "reasn": "x"}]}"#,
-             "rules[0] (tool `a`): unknown field `reasn`"),
-            (r#"{"rules": [{"tool": "a", "decision": "deny", "reason": 5}]}"#,
-             "field `reason` must be a string"),
-            (r#"{"rules": [{"tool": "a", "decision": "approve", "processing_polls": -1}]}"#,
-             "field `processing_polls` must be a whole number"),
-            (r#"{"rules": [{"tool": "a", "decision": "approve", "processing_polls": 1.5}]}"#,
-             "field `processing_polls` must be a whole number"),
-            (r#"{"rules": [{"tool": "a", "decision": "review", "when": 3}]}"#,
-             "rules[0] (tool `a`): field `when`: must be an object"),
-            (r#"{"rules": [{"tool": "a", "decision": "review", "when": {"gt": 3}}]}"#,
-             "`arg` is required"),
-            (r#"{"rules": [{"tool": "a", "decision": "review", "when": {"arg": "x"}}]}"#,
-             "needs exactly one of gt, gte, lt, lte, eq, ne; found none"),
-            (r#"{"rules": [{"tool": "a", "decision": "review", "when": {"arg": "x", "gt": 1, "lt": 5}}]}"#,
-             "found gt, lt"),
-            (r#"{"rules": [{"tool": "a", "decision": "review", "when": {"arg": "x", "gt": "1"}}]}"#,
-             "`gt` compares numbers, got a string"),
-            (r#"{"rules": [{"tool": "a", "decision": "review", "when": {"arg": "x..y", "eq": 1}}]}"#,
-             "empty path segment"),
-            (r#"{"rules": [{"tool": "a", "decision": "review", "when": {"arg": "x", "between": 1}}]}"#,
-             "unknown field `between`"),
+            (
+                r#"{"rules": [{"decision": "deny"}]}"#,
+                "rules[0]: field `tool` is required",
+            ),
+            (
+                r#"{"rules": [{"tool": "", "decision": "deny"}]}"#,
+                "rules[0]: field `tool` must be a non-empty string",
+            ),
+            (
+                r#"{"rules": [{"tool": "a", "decision": "approve"}, {"tool": "wire_*"}]}"#,
+                "rules[1] (tool `wire_*`): field `decision` is required",
+            ),
+            (
+                r#"{"rules": [{"tool": "a", "decision": "maybe"}]}"#,
+                "rules[0] (tool `a`): field `decision`: expected \"approve\", \"deny\" or \"review\", got \"maybe\"",
+            ),
+            (
+                r#"{"rules": [{"tool": "a", "decision": "deny", "reasn": "x"}]}"#,
+                "rules[0] (tool `a`): unknown field `reasn`",
+            ),
+            (
+                r#"{"rules": [{"tool": "a", "decision": "deny", "reason": 5}]}"#,
+                "field `reason` must be a string",
+            ),
+            (
+                r#"{"rules": [{"tool": "a", "decision": "approve", "processing_polls": -1}]}"#,
+                "field `processing_polls` must be a whole number",
+            ),
+            (
+                r#"{"rules": [{"tool": "a", "decision": "approve", "processing_polls": 1.5}]}"#,
+                "field `processing_polls` must be a whole number",
+            ),
+            (
+                r#"{"rules": [{"tool": "a", "decision": "review", "when": 3}]}"#,
+                "rules[0] (tool `a`): field `when`: must be an object",
+            ),
+            (
+                r#"{"rules": [{"tool": "a", "decision": "review", "when": {"gt": 3}}]}"#,
+                "`arg` is required",
+            ),
+            (
+                r#"{"rules": [{"tool": "a", "decision": "review", "when": {"arg": "x"}}]}"#,
+                "needs exactly one of gt, gte, lt, lte, eq, ne; found none",
+            ),
+            (
+                r#"{"rules": [{"tool": "a", "decision": "review", "when": {"arg": "x", "gt": 1, "lt": 5}}]}"#,
+                "found gt, lt",
+            ),
+            (
+                r#"{"rules": [{"tool": "a", "decision": "review", "when": {"arg": "x", "gt": "1"}}]}"#,
+                "`gt` compares numbers, got a string",
+            ),
+            (
+                r#"{"rules": [{"tool": "a", "decision": "review", "when": {"arg": "x..y", "eq": 1}}]}"#,
+                "empty path segment",
+            ),
+            (
+                r#"{"rules": [{"tool": "a", "decision": "review", "when": {"arg": "x", "between": 1}}]}"#,
+                "unknown field `between`",
+            ),
         ];
         for (text, needle) in cases {
             let err = RulesFile::from_json(text).expect_err(text);
-            assert!(err.0.contains(needle), "{text}\n  gave: {err}\n  want: {needle}");
+            assert!(
+                err.0.contains(needle),
+                "{text}\n  gave: {err}\n  want: {needle}"
+            );
         }
     }
 

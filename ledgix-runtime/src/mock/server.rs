@@ -118,7 +118,8 @@ async fn record_and_authenticate(State(vault): Shared, request: Request, next: N
             "missing or invalid X-Vault-API-Key",
         );
     }
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 fn record(
@@ -192,7 +193,9 @@ where
         .map(str::trim)
         .filter(|k| !k.is_empty());
     let Some(key) = key else {
-        return answer().await.map_or_else(|e| e, IntoResponse::into_response);
+        return answer()
+            .await
+            .map_or_else(|e| e, IntoResponse::into_response);
     };
     match vault.idempotency.slot(path, key, body) {
         // A failure (5xx) is not stored: a retry under the same key tries again.
@@ -229,7 +232,9 @@ fn clearance_request(body: &Value) -> Result<ClearanceRequest, Response> {
         .and_then(Value::as_str)
         .is_some_and(|t| !t.is_empty())
     {
-        return Err(invalid("`tool_name` is required and must be a non-empty string"));
+        return Err(invalid(
+            "`tool_name` is required and must be a non-empty string",
+        ));
     }
     if !body.get("tool_args").is_some_and(Value::is_object) {
         return Err(invalid("`tool_args` is required and must be an object"));
@@ -299,12 +304,20 @@ async fn apply_fault(vault: &Vault, target: FaultTarget, kill: &ConnKill) -> Fau
 }
 
 /// A clearance answer shaped by a forging fault, for a request the mock did not decide.
-fn forged_answer(vault: &Vault, kind: &FaultKind, request_id: &str, request: &ClearanceRequest) -> Response {
+fn forged_answer(
+    vault: &Vault,
+    kind: &FaultKind,
+    request_id: &str,
+    request: &ClearanceRequest,
+) -> Response {
     let token = match kind {
         FaultKind::ApproveWithoutToken | FaultKind::UnknownStatus(_) => None,
-        FaultKind::TokenForTool(tool) => {
-            Some(vault.tokens.mint_bound(request, tool, &request.tool_args, false))
-        }
+        FaultKind::TokenForTool(tool) => Some(vault.tokens.mint_bound(
+            request,
+            tool,
+            &request.tool_args,
+            false,
+        )),
         FaultKind::TokenForArgs(args) => Some(vault.tokens.mint_bound(
             request,
             &request.tool_name,
@@ -354,12 +367,18 @@ async fn request_clearance(
         return forged_answer(&vault, &kind, &request_id, &request);
     }
     let vault_ref = &vault;
-    idempotent(&vault, "/request-clearance", &headers, &value, || async move {
-        match vault_ref.submit(request) {
-            Ok(answer) => Ok(stored(StatusCode::OK, &answer)),
-            Err(e) => Err(ledger_failure(&e)),
-        }
-    })
+    idempotent(
+        &vault,
+        "/request-clearance",
+        &headers,
+        &value,
+        || async move {
+            match vault_ref.submit(request) {
+                Ok(answer) => Ok(stored(StatusCode::OK, &answer)),
+                Err(e) => Err(ledger_failure(&e)),
+            }
+        },
+    )
     .await
 }
 
@@ -454,16 +473,22 @@ async fn register_policy(State(vault): Shared, headers: HeaderMap, body: Bytes) 
             );
         }
     };
-    idempotent(&vault, "/register-policy", &headers, &value, || async move {
-        Ok(stored(
-            StatusCode::OK,
-            &json!({
-                "policy_id": policy.policy_id,
-                "status": "registered",
-                "message": "registered with the mock Vault (its rules decide, not this policy)",
-            }),
-        ))
-    })
+    idempotent(
+        &vault,
+        "/register-policy",
+        &headers,
+        &value,
+        || async move {
+            Ok(stored(
+                StatusCode::OK,
+                &json!({
+                    "policy_id": policy.policy_id,
+                    "status": "registered",
+                    "message": "registered with the mock Vault (its rules decide, not this policy)",
+                }),
+            ))
+        },
+    )
     .await
 }
 
@@ -521,7 +546,10 @@ fn proof_error(e: ProofError) -> Response {
     error(status, e.to_string())
 }
 
-async fn ledger_entries(State(vault): Shared, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn ledger_entries(
+    State(vault): Shared,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     match usize_param(&q, "limit", Some(DEFAULT_ENTRY_LIMIT)) {
         Ok(limit) => json_response(
             StatusCode::OK,
@@ -544,7 +572,10 @@ async fn ledger_checkpoints(
     }
 }
 
-async fn inclusion_proof(State(vault): Shared, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn inclusion_proof(
+    State(vault): Shared,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let request_id = match string_param(&q, "request_id") {
         Ok(id) => id,
         Err(response) => return response,
@@ -614,7 +645,10 @@ mod tests {
     #[test]
     fn recordings_redact_secrets_and_keep_the_query() {
         let mut h = HeaderMap::new();
-        h.insert("x-vault-api-key", HeaderValue::from_static("sk_live_secret"));
+        h.insert(
+            "x-vault-api-key",
+            HeaderValue::from_static("sk_live_secret"),
+        );
         h.insert("authorization", HeaderValue::from_static("Bearer abc"));
         h.append("accept", HeaderValue::from_static("a"));
         h.append("accept", HeaderValue::from_static("b"));
@@ -626,7 +660,10 @@ mod tests {
         assert_eq!(r.header("accept"), Some("a, b"));
         assert_eq!(r.body, json!({"x": 1}));
         let text = serde_json::to_string(&r).unwrap();
-        assert!(!text.contains("sk_live_secret") && !text.contains("abc"), "{text}");
+        assert!(
+            !text.contains("sk_live_secret") && !text.contains("abc"),
+            "{text}"
+        );
         let r = record(&axum::http::Method::POST, &uri, &h, b"not json");
         assert_eq!(r.body, json!("not json"));
         let r = record(&axum::http::Method::POST, &uri, &h, b"");

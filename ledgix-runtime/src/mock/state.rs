@@ -152,7 +152,10 @@ mod tests {
         let a = idem.slot("/p", "k", &json!({"x": 1, "y": [1, 2]})).unwrap();
         let b = idem.slot("/p", "k", &json!({"y": [1, 2], "x": 1})).unwrap();
         assert!(Arc::ptr_eq(&a, &b));
-        assert_eq!(idem.slot("/p", "k", &json!({"x": 2})).unwrap_err(), KeyReused);
+        assert_eq!(
+            idem.slot("/p", "k", &json!({"x": 2})).unwrap_err(),
+            KeyReused
+        );
         // the same key on another endpoint is another slot
         let c = idem.slot("/q", "k", &json!({"x": 2})).unwrap();
         assert!(!Arc::ptr_eq(&a, &c));
