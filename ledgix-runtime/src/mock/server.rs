@@ -88,6 +88,48 @@ fn stored_error(status: StatusCode, detail: impl Into<String>) -> StoredAnswer {
     stored(status, &json!({ "detail": detail.into() }))
 }
 
+/// An error answer (`{"detail": …}`); handlers return it with `?`.
+#[derive(Debug)]
+struct Reject(StatusCode, String);
+
+impl Reject {
+    fn unprocessable(detail: impl Into<String>) -> Reject {
+        Reject(StatusCode::UNPROCESSABLE_ENTITY, detail.into())
+    }
+}
+
+impl IntoResponse for Reject {
+    fn into_response(self) -> Response {
+        error(self.0, self.1)
+    }
+}
+
+impl From<ProofError> for Reject {
+    fn from(e: ProofError) -> Reject {
+        let status = match e {
+            ProofError::UnknownRequest(_) | ProofError::UnknownCheckpoint(_) => {
+                StatusCode::NOT_FOUND
+            }
+            ProofError::NotSealed(_) => StatusCode::CONFLICT,
+            ProofError::BadRange { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        Reject(status, e.to_string())
+    }
+}
+
+impl From<LedgerError> for Reject {
+    /// 500: the decision could not be recorded, so none was made.
+    fn from(e: LedgerError) -> Reject {
+        Reject(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the decision could not be written to the ledger: {e}"),
+        )
+    }
+}
+
+/// Handlers answer either way.
+type Answer = Result<Response, Reject>;
+
 impl IntoResponse for StoredAnswer {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -174,18 +216,18 @@ fn api_key_ok(expected: Option<&str>, headers: &HeaderMap) -> bool {
 }
 
 /// Answers from the slot of the request's Idempotency-Key when it has one (computing it with
-/// `answer` the first time; an `Err` answer is sent but not stored); 422 when the key came
-/// before with another body.
+/// `answer` the first time; an `Err` answer is sent but not stored, so a retry under the same
+/// key tries again); 422 when the key came before with another body.
 async fn idempotent<F, Fut>(
     vault: &Vault,
     path: &str,
     headers: &HeaderMap,
     body: &Value,
     answer: F,
-) -> Response
+) -> Answer
 where
     F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<StoredAnswer, Response>>,
+    Fut: Future<Output = Result<StoredAnswer, Reject>>,
 {
     let key = headers
         .get("idempotency-key")
@@ -193,61 +235,57 @@ where
         .map(str::trim)
         .filter(|k| !k.is_empty());
     let Some(key) = key else {
-        return answer()
-            .await
-            .map_or_else(|e| e, IntoResponse::into_response);
+        return Ok(answer().await?.into_response());
     };
-    match vault.idempotency.slot(path, key, body) {
-        // A failure (5xx) is not stored: a retry under the same key tries again.
-        Ok(slot) => match slot.answer.get_or_try_init(answer).await {
-            Ok(stored) => stored.clone().into_response(),
-            Err(response) => response,
-        },
-        Err(KeyReused) => error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("Idempotency-Key `{key}` was already used with a different request body"),
-        ),
-    }
+    let slot = vault
+        .idempotency
+        .slot(path, key, body)
+        .map_err(|KeyReused| {
+            Reject::unprocessable(format!(
+                "Idempotency-Key `{key}` was already used with a different request body"
+            ))
+        })?;
+    Ok(slot
+        .answer
+        .get_or_try_init(answer)
+        .await?
+        .clone()
+        .into_response())
 }
 
-/// Parses a JSON body (422 naming the problem otherwise).
-fn json_body(bytes: &[u8]) -> Result<Value, Response> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("the body is not JSON: {e}"),
-        )
-    })
+/// Parses a JSON body.
+fn json_body(bytes: &[u8]) -> Result<Value, Reject> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| Reject::unprocessable(format!("the body is not JSON: {e}")))
 }
 
 /// Checks and reads a clearance request: `tool_name` a non-empty string, `tool_args` an
 /// object, `agent_id` a string.
-fn clearance_request(body: &Value) -> Result<ClearanceRequest, Response> {
-    let invalid = |what: &str| error(StatusCode::UNPROCESSABLE_ENTITY, what.to_string());
+fn clearance_request(body: &Value) -> Result<ClearanceRequest, Reject> {
     if !body.is_object() {
-        return Err(invalid("the body must be a JSON object"));
+        return Err(Reject::unprocessable("the body must be a JSON object"));
     }
-    if !body
+    if body
         .get("tool_name")
         .and_then(Value::as_str)
-        .is_some_and(|t| !t.is_empty())
+        .is_none_or(str::is_empty)
     {
-        return Err(invalid(
+        return Err(Reject::unprocessable(
             "`tool_name` is required and must be a non-empty string",
         ));
     }
     if !body.get("tool_args").is_some_and(Value::is_object) {
-        return Err(invalid("`tool_args` is required and must be an object"));
+        return Err(Reject::unprocessable(
+            "`tool_args` is required and must be an object",
+        ));
     }
     if !body.get("agent_id").is_some_and(Value::is_string) {
-        return Err(invalid("`agent_id` is required and must be a string"));
+        return Err(Reject::unprocessable(
+            "`agent_id` is required and must be a string",
+        ));
     }
-    serde_json::from_value(body.clone()).map_err(|e| {
-        error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("not a clearance request: {e}"),
-        )
-    })
+    serde_json::from_value(body.clone())
+        .map_err(|e| Reject::unprocessable(format!("not a clearance request: {e}")))
 }
 
 // ------------------------------------------------------------------ faults
@@ -348,76 +386,45 @@ async fn request_clearance(
     ConnectInfo(kill): ConnectInfo<ConnKill>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Answer {
     let forge = match apply_fault(&vault, FaultTarget::Clearance, &kill).await {
-        FaultAction::Respond(response) => return response,
+        FaultAction::Respond(response) => return Ok(response),
         FaultAction::Proceed => None,
         FaultAction::Forge(kind) => Some(kind),
     };
-    let value = match json_body(&body) {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
-    let request = match clearance_request(&value) {
-        Ok(r) => r,
-        Err(response) => return response,
-    };
+    let value = json_body(&body)?;
+    let request = clearance_request(&value)?;
     if let Some(kind) = forge {
         let request_id = uuid::Uuid::new_v4().to_string();
-        return forged_answer(&vault, &kind, &request_id, &request);
+        return Ok(forged_answer(&vault, &kind, &request_id, &request));
     }
     let vault_ref = &vault;
-    idempotent(
-        &vault,
-        "/request-clearance",
-        &headers,
-        &value,
-        || async move {
-            match vault_ref.submit(request) {
-                Ok(answer) => Ok(stored(StatusCode::OK, &answer)),
-                Err(e) => Err(ledger_failure(&e)),
-            }
-        },
-    )
-    .await
+    let decide = || async move { Ok(stored(StatusCode::OK, &vault_ref.submit(request)?)) };
+    idempotent(&vault, "/request-clearance", &headers, &value, decide).await
 }
 
 async fn clearance_status(
     State(vault): Shared,
     ConnectInfo(kill): ConnectInfo<ConnKill>,
     Path(request_id): Path<String>,
-) -> Response {
-    let forge = match apply_fault(&vault, FaultTarget::StatusPoll, &kill).await {
-        FaultAction::Respond(response) => return response,
-        FaultAction::Proceed => None,
-        FaultAction::Forge(kind) => Some(kind),
+) -> Answer {
+    let unknown = || {
+        Reject(
+            StatusCode::NOT_FOUND,
+            format!("no clearance request has id `{request_id}`"),
+        )
     };
-    if let Some(kind) = forge {
-        return match vault.request_of(&request_id).await {
-            Some(request) => forged_answer(&vault, &kind, &request_id, &request),
-            None => unknown_request(&request_id),
-        };
+    match apply_fault(&vault, FaultTarget::StatusPoll, &kill).await {
+        FaultAction::Respond(response) => Ok(response),
+        FaultAction::Forge(kind) => {
+            let request = vault.request_of(&request_id).await.ok_or_else(unknown)?;
+            Ok(forged_answer(&vault, &kind, &request_id, &request))
+        }
+        FaultAction::Proceed => {
+            let answer = vault.poll(&request_id).await?.ok_or_else(unknown)?;
+            Ok(json_response(StatusCode::OK, &answer))
+        }
     }
-    match vault.poll(&request_id).await {
-        Ok(Some(answer)) => json_response(StatusCode::OK, &answer),
-        Ok(None) => unknown_request(&request_id),
-        Err(e) => ledger_failure(&e),
-    }
-}
-
-/// 500: the decision could not be recorded, so none was made.
-fn ledger_failure(e: &LedgerError) -> Response {
-    error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        format!("the decision could not be written to the ledger: {e}"),
-    )
-}
-
-fn unknown_request(request_id: &str) -> Response {
-    error(
-        StatusCode::NOT_FOUND,
-        format!("no clearance request has id `{request_id}`"),
-    )
 }
 
 async fn review_decision(
@@ -425,27 +432,20 @@ async fn review_decision(
     Path(request_id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let value = match json_body(&body) {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
-    let decision: ReviewDecision = match serde_json::from_value(value.clone()) {
-        Ok(d) => d,
-        Err(e) => {
-            return error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("expected {{\"approved\": bool, \"review_reason\": string}}: {e}"),
-            );
-        }
-    };
+) -> Answer {
+    let value = json_body(&body)?;
+    let decision: ReviewDecision = serde_json::from_value(value.clone()).map_err(|e| {
+        Reject::unprocessable(format!(
+            "expected {{\"approved\": bool, \"review_reason\": string}}: {e}"
+        ))
+    })?;
     let path = format!("/reviews/{request_id}/decision");
     let vault_ref = &vault;
-    idempotent(&vault, &path, &headers, &value, || async move {
-        match vault_ref
+    let decide = || async move {
+        let outcome = vault_ref
             .review(&request_id, decision.approved, &decision.review_reason)
-            .await
-        {
+            .await;
+        match outcome {
             Ok(_) => Ok(stored(StatusCode::OK, &json!({}))),
             Err(e @ ReviewError::Unknown(_)) => {
                 Ok(stored_error(StatusCode::NOT_FOUND, e.to_string()))
@@ -453,43 +453,27 @@ async fn review_decision(
             Err(e @ ReviewError::NotPending { .. }) => {
                 Ok(stored_error(StatusCode::CONFLICT, e.to_string()))
             }
-            Err(e) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
+            Err(e) => Err(Reject(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
         }
-    })
-    .await
+    };
+    idempotent(&vault, &path, &headers, &value, decide).await
 }
 
-async fn register_policy(State(vault): Shared, headers: HeaderMap, body: Bytes) -> Response {
-    let value = match json_body(&body) {
-        Ok(v) => v,
-        Err(response) => return response,
+async fn register_policy(State(vault): Shared, headers: HeaderMap, body: Bytes) -> Answer {
+    let value = json_body(&body)?;
+    let policy: PolicyRegistration = serde_json::from_value(value.clone())
+        .map_err(|e| Reject::unprocessable(format!("not a policy registration: {e}")))?;
+    let register = || async move {
+        Ok(stored(
+            StatusCode::OK,
+            &json!({
+                "policy_id": policy.policy_id,
+                "status": "registered",
+                "message": "registered with the mock Vault (its rules decide, not this policy)",
+            }),
+        ))
     };
-    let policy: PolicyRegistration = match serde_json::from_value(value.clone()) {
-        Ok(p) => p,
-        Err(e) => {
-            return error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("not a policy registration: {e}"),
-            );
-        }
-    };
-    idempotent(
-        &vault,
-        "/register-policy",
-        &headers,
-        &value,
-        || async move {
-            Ok(stored(
-                StatusCode::OK,
-                &json!({
-                    "policy_id": policy.policy_id,
-                    "status": "registered",
-                    "message": "registered with the mock Vault (its rules decide, not this policy)",
-                }),
-            ))
-        },
-    )
-    .await
+    idempotent(&vault, "/register-policy", &headers, &value, register).await
 }
 
 // ------------------------------------------------------------------ keys and ledger
@@ -508,111 +492,65 @@ fn usize_param(
     query: &HashMap<String, String>,
     name: &str,
     default: Option<usize>,
-) -> Result<usize, Response> {
+) -> Result<usize, Reject> {
     match (query.get(name), default) {
         (Some(raw), _) => raw.trim().parse::<usize>().map_err(|_| {
-            error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("`{name}` must be a non-negative integer, got `{raw}`"),
-            )
+            Reject::unprocessable(format!(
+                "`{name}` must be a non-negative integer, got `{raw}`"
+            ))
         }),
         (None, Some(d)) => Ok(d),
-        (None, None) => Err(error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("query parameter `{name}` is required"),
-        )),
+        (None, None) => Err(Reject::unprocessable(format!(
+            "query parameter `{name}` is required"
+        ))),
     }
 }
 
-fn string_param<'q>(query: &'q HashMap<String, String>, name: &str) -> Result<&'q str, Response> {
+fn string_param<'q>(query: &'q HashMap<String, String>, name: &str) -> Result<&'q str, Reject> {
     query
         .get(name)
         .map(String::as_str)
         .filter(|v| !v.is_empty())
-        .ok_or_else(|| {
-            error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("query parameter `{name}` is required"),
-            )
-        })
+        .ok_or_else(|| Reject::unprocessable(format!("query parameter `{name}` is required")))
 }
 
-fn proof_error(e: ProofError) -> Response {
-    let status = match e {
-        ProofError::UnknownRequest(_) | ProofError::UnknownCheckpoint(_) => StatusCode::NOT_FOUND,
-        ProofError::NotSealed(_) => StatusCode::CONFLICT,
-        ProofError::BadRange { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-    };
-    error(status, e.to_string())
+type Params = Query<HashMap<String, String>>;
+
+async fn ledger_entries(State(vault): Shared, Query(q): Params) -> Answer {
+    let limit = usize_param(&q, "limit", Some(DEFAULT_ENTRY_LIMIT))?;
+    let entries = vault.ledger.entries(limit);
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "entries": entries }),
+    ))
 }
 
-async fn ledger_entries(
-    State(vault): Shared,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    match usize_param(&q, "limit", Some(DEFAULT_ENTRY_LIMIT)) {
-        Ok(limit) => json_response(
-            StatusCode::OK,
-            &json!({ "entries": vault.ledger.entries(limit) }),
-        ),
-        Err(response) => response,
-    }
+async fn ledger_checkpoints(State(vault): Shared, Query(q): Params) -> Answer {
+    let limit = usize_param(&q, "limit", Some(DEFAULT_CHECKPOINT_LIMIT))?;
+    let checkpoints = vault.ledger.checkpoints(limit);
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "checkpoints": checkpoints }),
+    ))
 }
 
-async fn ledger_checkpoints(
-    State(vault): Shared,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    match usize_param(&q, "limit", Some(DEFAULT_CHECKPOINT_LIMIT)) {
-        Ok(limit) => json_response(
-            StatusCode::OK,
-            &json!({ "checkpoints": vault.ledger.checkpoints(limit) }),
-        ),
-        Err(response) => response,
-    }
+async fn inclusion_proof(State(vault): Shared, Query(q): Params) -> Answer {
+    let proof = vault
+        .ledger
+        .inclusion_proof(string_param(&q, "request_id")?)?;
+    Ok(json_response(StatusCode::OK, &proof))
 }
 
-async fn inclusion_proof(
-    State(vault): Shared,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let request_id = match string_param(&q, "request_id") {
-        Ok(id) => id,
-        Err(response) => return response,
-    };
-    match vault.ledger.inclusion_proof(request_id) {
-        Ok(proof) => json_response(StatusCode::OK, &proof),
-        Err(e) => proof_error(e),
-    }
+async fn consistency_proof(State(vault): Shared, Query(q): Params) -> Answer {
+    let from = usize_param(&q, "from", None)? as u64;
+    let to = usize_param(&q, "to", None)? as u64;
+    let proof = vault.ledger.consistency_proof(from, to)?;
+    Ok(json_response(StatusCode::OK, &proof))
 }
 
-async fn consistency_proof(
-    State(vault): Shared,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let from = match usize_param(&q, "from", None) {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
-    let to = match usize_param(&q, "to", None) {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
-    match vault.ledger.consistency_proof(from as u64, to as u64) {
-        Ok(proof) => json_response(StatusCode::OK, &proof),
-        Err(e) => proof_error(e),
-    }
-}
-
-async fn proof_bundle(State(vault): Shared, Query(q): Query<HashMap<String, String>>) -> Response {
-    let request_id = match string_param(&q, "request_id") {
-        Ok(id) => id,
-        Err(response) => return response,
-    };
-    match vault.ledger.proof_bundle(request_id) {
-        Ok(bundle) => json_response(StatusCode::OK, &bundle),
-        Err(e) => proof_error(e),
-    }
+async fn proof_bundle(State(vault): Shared, Query(q): Params) -> Answer {
+    let bundle = vault.ledger.proof_bundle(string_param(&q, "request_id")?)?;
+    Ok(json_response(StatusCode::OK, &bundle))
 }
 
 async fn not_found(request: Request) -> Response {
