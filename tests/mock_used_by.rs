@@ -573,3 +573,16 @@ async fn instances_are_independent_and_seeds_reproduce_keys() {
         .unwrap();
     assert_eq!(b.ledger_entries().len(), 1);
 }
+
+#[tokio::test]
+async fn debug_output_never_shows_the_api_key() {
+    let builder = MockVault::builder()
+        .api_key("sk_live_do_not_print")
+        .seed([9; 32]);
+    let text = format!("{builder:?}");
+    assert!(!text.contains("sk_live_do_not_print"), "{text}");
+    assert!(!text.contains("[9, 9"), "{text}");
+    let vault = builder.start().await;
+    let text = format!("{vault:?} {:?}", vault.config());
+    assert!(!text.contains("sk_live_do_not_print"), "{text}");
+}

@@ -77,8 +77,9 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// How long [`MockVault::next_pending_review`] waits.
 const PENDING_REVIEW_WAIT: Duration = Duration::from_secs(10);
 
-/// Configures a [`MockVault`]; [`start`](Self::start) runs it.
-#[derive(Debug, Clone)]
+/// Configures a [`MockVault`]; [`start`](Self::start) runs it. `Debug` never shows the API
+/// key or the seed.
+#[derive(Clone)]
 #[must_use = "call .start().await to run the mock Vault"]
 pub struct MockVaultBuilder {
     rules: Vec<Rule>,
@@ -90,6 +91,22 @@ pub struct MockVaultBuilder {
     seed: Option<[u8; 32]>,
     canonical_version: u32,
     listen: SocketAddr,
+}
+
+impl std::fmt::Debug for MockVaultBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockVaultBuilder")
+            .field("rules", &self.rules)
+            .field("default_decision", &self.default_decision)
+            .field("api_key", &self.api_key.as_ref().map(|_| "***"))
+            .field("faults", &self.faults)
+            .field("token_ttl", &self.token_ttl)
+            .field("seal_every", &self.seal_every)
+            .field("seed", &self.seed.map(|_| "***"))
+            .field("canonical_version", &self.canonical_version)
+            .field("listen", &self.listen)
+            .finish()
+    }
 }
 
 impl Default for MockVaultBuilder {
