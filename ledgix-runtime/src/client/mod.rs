@@ -50,6 +50,7 @@ struct Inner {
     pinned_keys: Option<Arc<KeySet>>,
     jwks: JwksCache,
     replay: ReplayCache,
+    limiter: tokio::sync::Semaphore,
 }
 
 impl fmt::Debug for LedgixClient {
@@ -96,6 +97,7 @@ impl LedgixClient {
             .build()
             .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?;
         let pinned_keys = config.trusted_keys.clone().map(Arc::new);
+        let limit = config_limit(&config);
         Ok(LedgixClient {
             inner: Arc::new(Inner {
                 config,
@@ -104,6 +106,7 @@ impl LedgixClient {
                 pinned_keys,
                 jwks: JwksCache::default(),
                 replay: ReplayCache::new(),
+                limiter: tokio::sync::Semaphore::new(limit),
             }),
         })
     }
@@ -474,7 +477,7 @@ impl LedgixClient {
         what: &str,
     ) -> Result<Answer, Error> {
         let url = self.endpoint(segments, query);
-        send_with_retry(&self.inner.config, what, || {
+        send_with_retry(&self.inner.config, &self.inner.limiter, what, || {
             self.inner.http.get(url.clone())
         })
         .await
@@ -506,7 +509,7 @@ impl LedgixClient {
         let url = self.endpoint(segments, &[]);
         let key = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
             .map_err(|_| Error::Protocol("idempotency key".into()))?;
-        send_with_retry(&self.inner.config, what, || {
+        send_with_retry(&self.inner.config, &self.inner.limiter, what, || {
             self.inner
                 .http
                 .post(url.clone())
@@ -516,6 +519,12 @@ impl LedgixClient {
         })
         .await
     }
+}
+
+fn config_limit(config: &Config) -> usize {
+    config
+        .max_concurrent_requests
+        .min(tokio::sync::Semaphore::MAX_PERMITS)
 }
 
 fn parse_json<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, Error> {

@@ -61,6 +61,7 @@ fn is_retryable_status(status: u16) -> bool {
 /// clone) and reads the answer, applying the retry rules of the protocol.
 pub(crate) async fn send_with_retry(
     config: &Config,
+    limiter: &tokio::sync::Semaphore,
     what: &str,
     build: impl Fn() -> reqwest::RequestBuilder,
 ) -> Result<Answer, Error> {
@@ -68,17 +69,21 @@ pub(crate) async fn send_with_retry(
     let mut consecutive_429: u32 = 0;
     let mut last_retry_after: Option<Duration> = None;
     loop {
-        let outcome = match build().send().await {
-            Ok(resp) => {
-                let status = resp.status().as_u16();
-                let headers = resp.headers().clone();
-                resp.bytes().await.map(|body| Answer {
-                    status,
-                    headers,
-                    body,
-                })
+        let outcome = {
+            // A closed semaphore cannot happen (it is never closed); treat it as no limit.
+            let _slot = limiter.acquire().await.ok();
+            match build().send().await {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let headers = resp.headers().clone();
+                    resp.bytes().await.map(|body| Answer {
+                        status,
+                        headers,
+                        body,
+                    })
+                }
+                Err(e) => Err(e),
             }
-            Err(e) => Err(e),
         };
         let answer = match outcome {
             Ok(a) => a,
