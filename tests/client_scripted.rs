@@ -496,8 +496,12 @@ async fn a_token_for_another_tool_or_other_arguments_never_runs() {
 #[tokio::test]
 async fn a_token_signed_by_a_key_outside_the_jwks_never_runs() {
     let h = harness().await;
+    h.vault
+        .on_clearance([approved("req-18", &h.token("jti-18", 10))]);
+    h.refund(10).await.unwrap();
+    assert_eq!(h.vault.seen_path("/.well-known/jwks.json").len(), 1);
     let stranger = TestIssuer::new("attacker-key", 99);
-    // Unknown kid: the client refetches the JWKS once, then refuses.
+    // Unknown kid: the client refetches the (cached) JWKS once, then refuses.
     h.vault.on_clearance([approved(
         "req-19",
         &stranger.token("jti-19", "stripe_refund", &refund_args(10)),
@@ -517,7 +521,7 @@ async fn a_token_signed_by_a_key_outside_the_jwks_never_runs() {
     h.vault.on_clearance([approved("req-20", &forged)]);
     let err = h.refund(10).await.unwrap_err();
     assert!(matches!(err, Error::TokenVerification(_)), "{err:?}");
-    assert_eq!(h.runs(), 0);
+    assert_eq!(h.runs(), 1, "only the honest call ran");
 }
 
 #[tokio::test]

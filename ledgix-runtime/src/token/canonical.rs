@@ -246,6 +246,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::excessive_precision)] // literals written as Python users write them
     fn floats_print_as_python_repr() {
         let cases: &[(f64, &str)] = &[
             (1.0, "1.0"),

@@ -236,8 +236,9 @@ mod tests {
         assert!(err(".b.c").contains("header segment is empty"));
         let h = b64(r#"{"alg":"EdDSA","kid":"k"}"#);
         assert!(err(&format!("{h}=.p.s")).contains("not base64url"));
-        assert!(err(&format!("{h}.p.AAAA")).contains("signature is 3 bytes"));
-        assert!(err(&format!("{h}.p.{}", "A".repeat(85) + "=")).contains("not base64url"));
+        assert!(err(&format!("{h}.p.s")).contains("payload segment is not base64url"));
+        assert!(err(&format!("{h}.e30.AAAA")).contains("signature is 3 bytes"));
+        assert!(err(&format!("{h}.e30.{}", "A".repeat(85) + "=")).contains("not base64url"));
         assert!(err(&"a".repeat(MAX_TOKEN_LEN + 1)).contains("bytes, more than"));
     }
 

@@ -53,7 +53,9 @@ pub const SUBJECT: &str = "clearance";
 /// keys sorted by code point at every depth, no whitespace, non-ASCII escaped as `\uXXXX`
 /// (lowercase hex, surrogate pairs above U+FFFF), integers as integers and floats as Python's
 /// `repr` (`1.0`, `0.1`, `1e+16`, `1.5e-07`). The Vault hashes the arguments after parsing the
-/// JSON the SDK sent, so this is the hash of exactly the arguments sent. See [`canonical_json`].
+/// JSON the SDK sent, so this is the hash of exactly the arguments sent. (`serde_json` holds
+/// integers beyond 64 bits as floats, sends them as floats and the Vault parses floats: the
+/// two sides still agree.) See [`canonical_json`].
 ///
 /// ```
 /// use serde_json::json;
@@ -275,6 +277,15 @@ mod tests {
             let text = e.to_string();
             assert!(!text.contains(&sig) && !text.contains(&token), "{text}");
         }
+    }
+
+    #[test]
+    fn shared_types_are_send_and_sync() {
+        fn assert_bounds<T: Send + Sync + 'static>() {}
+        assert_bounds::<ReplayCache>();
+        assert_bounds::<TokenVerifier>();
+        assert_bounds::<TokenSigner>();
+        assert_bounds::<TokenClaims>();
     }
 
     #[test]
