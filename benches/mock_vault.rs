@@ -18,7 +18,11 @@ fn decisions(c: &mut Criterion) {
         MockVault::builder()
             .rule(
                 Rule::tool("refund")
-                    .when(|a| a["n"].as_u64().is_some_and(|n| n % 10 == 0))
+                    .when(|a| {
+                        a.get("n")
+                            .and_then(serde_json::Value::as_u64)
+                            .is_some_and(|n| n % 10 == 0)
+                    })
                     .deny("tenth"),
             )
             .seal_every(Duration::from_millis(100))

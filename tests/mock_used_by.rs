@@ -119,7 +119,7 @@ async fn reviewed_calls_wait_for_the_reviewer() {
         let runs = Runs::default();
         let reviewer = async {
             let id = vault.next_pending_review().await;
-            assert_eq!(vault.pending_reviews(), [id.clone()]);
+            assert_eq!(vault.pending_reviews(), std::slice::from_ref(&id));
             match (via, approve) {
                 (Reviewer::Method, true) => vault.approve(&id).await,
                 (Reviewer::Method, false) => vault.deny(&id, "too risky").await,

@@ -42,7 +42,7 @@ type Predicate = Arc<dyn Fn(&Map<String, Value>) -> bool + Send + Sync>;
 ///     Rule::tool("stripe_refund").deny("refunds are frozen"),
 ///     Rule::tool("wire_*").review(),
 ///     Rule::tool("create_payment")
-///         .when(|args| args["amount"].as_f64().is_some_and(|a| a > 1000.0))
+///         .when(|args| args.get("amount").and_then(|a| a.as_f64()).is_some_and(|a| a > 1000.0))
 ///         .review(),
 ///     Rule::tool("slow_*").processing(2).approve(),
 /// ];
