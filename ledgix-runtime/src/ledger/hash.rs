@@ -54,7 +54,8 @@ pub enum EventLayout {
 pub struct EventEncoding {
     /// The field set.
     pub layout: EventLayout,
-    /// `confidence` as a CBOR integer (ledgix-ts writes whole numbers so) instead of float64.
+    /// `confidence` as a CBOR integer (ledgix-ts writes whole numbers so) instead of float64;
+    /// only a whole number in `[0, 2^53]` has that form, any other stays a float64.
     pub integer_confidence: bool,
     /// Key order inside the JSON values.
     pub key_order: KeyOrder,

@@ -107,10 +107,22 @@ pub fn verify_proof_bundle(
     let inclusion_payload =
         verify_checkpoint_signature("inclusion.checkpoint", &inclusion.checkpoint, keys)?;
     let consistency_payloads = match &bundle.consistency {
-        Some(c) => Some((
-            verify_checkpoint_signature("consistency.from_checkpoint", &c.from_checkpoint, keys)?,
-            verify_checkpoint_signature("consistency.to_checkpoint", &c.to_checkpoint, keys)?,
-        )),
+        Some(c) => {
+            // The from_checkpoint normally is the inclusion checkpoint, byte for byte: its
+            // signature was just verified.
+            let from = if same_signed_bytes(&c.from_checkpoint, &inclusion.checkpoint) {
+                inclusion_payload.clone()
+            } else {
+                verify_checkpoint_signature(
+                    "consistency.from_checkpoint",
+                    &c.from_checkpoint,
+                    keys,
+                )?
+            };
+            let to =
+                verify_checkpoint_signature("consistency.to_checkpoint", &c.to_checkpoint, keys)?;
+            Some((from, to))
+        }
         None => None,
     };
 
@@ -520,6 +532,15 @@ fn verify_checkpoint_signature(
     };
     verify_signature(&signed, &payload, keys)?;
     Ok(payload)
+}
+
+/// True when two checkpoints carry the same signed payload, signature, key id and algorithm,
+/// so verifying one signature verifies both.
+fn same_signed_bytes(a: &LedgerCheckpoint, b: &LedgerCheckpoint) -> bool {
+    a.checkpoint_payload == b.checkpoint_payload
+        && a.checkpoint_signature == b.checkpoint_signature
+        && a.signer_key_id == b.signer_key_id
+        && a.signature_algorithm == b.signature_algorithm
 }
 
 /// Check 4 for a checkpoint: the payload rebuilt byte-for-byte, its hash recomputed.
