@@ -3,7 +3,7 @@
 
 mod ledger_support;
 
-use ledger_support::{Writer, b64, cases, event, read, trusted, written, SETS};
+use ledger_support::{SETS, Writer, b64, cases, event, read, trusted, written};
 use ledgix::ledger::cbor::{self, KeyOrder};
 use ledgix::ledger::hash::{self, EventEncoding, EventLayout};
 use ledgix::ledger::merkle::MerkleError;
@@ -25,7 +25,11 @@ fn every_valid_fixture_bundle_verifies_with_its_body_checked() {
                 .unwrap_or_else(|e| panic!("{set}/{} ({}): {e}", case.file, case.why));
             assert!(v.event_body_verified, "{set}/{}", case.file);
             assert_eq!(v.event_encoding, Some(EventEncoding::PRIMARY));
-            assert!(v.uncommitted_fields.is_empty(), "{:?}", v.uncommitted_fields);
+            assert!(
+                v.uncommitted_fields.is_empty(),
+                "{:?}",
+                v.uncommitted_fields
+            );
             assert_eq!(v.request_id, b.event.request_id);
             assert_eq!(v.event_hash, b.event.event_hash);
             assert_eq!(Some(v.leaf_index), b.event.leaf_index);
@@ -33,10 +37,21 @@ fn every_valid_fixture_bundle_verifies_with_its_body_checked() {
             assert_eq!(v.checkpoint_id, b.inclusion.checkpoint.checkpoint_id);
             assert_eq!(v.root_hash, b.inclusion.checkpoint.root_hash);
             assert_eq!(v.consistency_verified, b.consistency.is_some());
-            let latest = b.consistency.as_ref().map_or(&b.inclusion.checkpoint, |c| &c.to_checkpoint);
-            assert_eq!((v.latest_checkpoint_id, v.latest_tree_size), (latest.checkpoint_id, latest.tree_size));
+            let latest = b
+                .consistency
+                .as_ref()
+                .map_or(&b.inclusion.checkpoint, |c| &c.to_checkpoint);
+            assert_eq!(
+                (v.latest_checkpoint_id, v.latest_tree_size),
+                (latest.checkpoint_id, latest.tree_size)
+            );
             assert_eq!(v.signer_key_ids.len(), 1);
-            assert!(case.why.contains(&format!("leaf {} of {}", v.leaf_index, v.tree_size)), "{}", case.why);
+            assert!(
+                case.why
+                    .contains(&format!("leaf {} of {}", v.leaf_index, v.tree_size)),
+                "{}",
+                case.why
+            );
 
             // What we serialize verifies again, and parses back to the same bundle.
             let text = serde_json::to_string(&b).unwrap();
@@ -60,7 +75,13 @@ fn assert_refused_for_the_right_reason(tamper: &str, err: &LedgerError) {
         "receipt-signature-flipped" => {
             matches!(err, L::BadSignature { what, .. } if what.contains("receipt"))
         }
-        "leaf-index-plus-one" => matches!(err, L::InclusionMismatch { field: "leaf_index", .. }),
+        "leaf-index-plus-one" => matches!(
+            err,
+            L::InclusionMismatch {
+                field: "leaf_index",
+                ..
+            }
+        ),
         "path-bit-flipped" => {
             matches!(err, L::Merkle(MerkleError::InclusionRootMismatch { .. }))
         }
@@ -74,10 +95,22 @@ fn assert_refused_for_the_right_reason(tamper: &str, err: &LedgerError) {
             matches!(err, L::BadSignature { what, .. } if what.contains("checkpoint"))
         }
         "swapped-event" | "inclusion-names-other-request" => {
-            matches!(err, L::InclusionMismatch { field: "request_id", .. })
+            matches!(
+                err,
+                L::InclusionMismatch {
+                    field: "request_id",
+                    ..
+                }
+            )
         }
         "inclusion-event-hash-differs" => {
-            matches!(err, L::InclusionMismatch { field: "event_hash", .. })
+            matches!(
+                err,
+                L::InclusionMismatch {
+                    field: "event_hash",
+                    ..
+                }
+            )
         }
         "consistency-path-flipped" => {
             matches!(err, L::Merkle(MerkleError::ConsistencyRootMismatch { .. }))
@@ -98,10 +131,15 @@ fn every_invalid_fixture_bundle_is_refused_for_its_tamper() {
         let keys = trusted(set);
         for case in cases(set).iter().filter(|c| c.expect == "invalid") {
             let b = bundle(set, &case.file);
-            let err = verify_proof_bundle(&b, &keys)
-                .expect_err(&format!("{set}/{} must be refused: {}", case.file, case.why));
+            let err = verify_proof_bundle(&b, &keys).expect_err(&format!(
+                "{set}/{} must be refused: {}",
+                case.file, case.why
+            ));
             // "bundles/tampered-012-path-bit-flipped.json" -> "path-bit-flipped"
-            let tamper = case.file.trim_start_matches("bundles/tampered-").trim_end_matches(".json");
+            let tamper = case
+                .file
+                .trim_start_matches("bundles/tampered-")
+                .trim_end_matches(".json");
             assert_refused_for_the_right_reason(&tamper[4..], &err);
             assert!(!err.to_string().is_empty());
             count += 1;
@@ -116,25 +154,48 @@ fn every_invalid_fixture_bundle_is_refused_for_its_tamper() {
 fn forged_bundles_are_refused_with_an_error_that_says_so() {
     let keys = trusted("ledger");
     let err = verify_proof_bundle(
-        &bundle("ledger", "bundles/tampered-000-forged-with-embedded-attacker-key.json"),
+        &bundle(
+            "ledger",
+            "bundles/tampered-000-forged-with-embedded-attacker-key.json",
+        ),
         &keys,
     )
     .unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("attacker-key") && text.contains("not a trusted key"), "{text}");
+    assert!(
+        text.contains("attacker-key") && text.contains("not a trusted key"),
+        "{text}"
+    );
 
     let err = verify_proof_bundle(
-        &bundle("ledger", "bundles/tampered-000-forged-key-reusing-trusted-kid.json"),
+        &bundle(
+            "ledger",
+            "bundles/tampered-000-forged-key-reusing-trusted-kid.json",
+        ),
         &keys,
     )
     .unwrap_err();
-    assert_eq!(err, LedgerError::EmbeddedKeyMismatch { kid: "vault-key-1".into() });
-    assert!(err.to_string().contains("differ from the trusted key"), "{err}");
+    assert_eq!(
+        err,
+        LedgerError::EmbeddedKeyMismatch {
+            kid: "vault-key-1".into()
+        }
+    );
+    assert!(
+        err.to_string().contains("differ from the trusted key"),
+        "{err}"
+    );
 
-    let b = bundle("ledger", "bundles/tampered-000-inclusion-names-other-request.json");
+    let b = bundle(
+        "ledger",
+        "bundles/tampered-000-inclusion-names-other-request.json",
+    );
     let err = verify_proof_bundle(&b, &keys).unwrap_err();
     let text = err.to_string();
-    assert!(text.contains(&b.event.request_id) && text.contains(&b.inclusion.request_id), "{text}");
+    assert!(
+        text.contains(&b.event.request_id) && text.contains(&b.inclusion.request_id),
+        "{text}"
+    );
 }
 
 #[test]
@@ -167,11 +228,17 @@ fn only_trusted_keys_count() {
     let mut garbled = b.clone();
     garbled.keys[0].public_jwk = "!!".into();
     let err = verify_proof_bundle(&garbled, &keys).unwrap_err();
-    assert!(matches!(&err, LedgerError::Malformed { field, .. } if field == "keys[0].public_jwk"), "{err:?}");
+    assert!(
+        matches!(&err, LedgerError::Malformed { field, .. } if field == "keys[0].public_jwk"),
+        "{err:?}"
+    );
     // An embedded key claiming another algorithm under the trusted id is refused.
     let mut alg = b;
     alg.keys[0].algorithm = "RS256".into();
-    assert!(matches!(verify_proof_bundle(&alg, &keys), Err(LedgerError::EmbeddedKeyMismatch { .. })));
+    assert!(matches!(
+        verify_proof_bundle(&alg, &keys),
+        Err(LedgerError::EmbeddedKeyMismatch { .. })
+    ));
 }
 
 #[test]
@@ -181,7 +248,8 @@ fn written_bundles_verify_for_every_version_and_position() {
         let keys = w.trusted();
         for i in 0..11 {
             let b = w.bundle(i);
-            let v = verify_proof_bundle(&b, &keys).unwrap_or_else(|e| panic!("v{version} #{i}: {e}"));
+            let v =
+                verify_proof_bundle(&b, &keys).unwrap_or_else(|e| panic!("v{version} #{i}: {e}"));
             assert!(v.event_body_verified);
             assert_eq!(v.leaf_index, i as u64);
             assert_eq!(v.consistency_verified, i < 8, "#{i}");
@@ -202,15 +270,25 @@ fn a_redacted_row_is_reported_never_claimed() {
     let v = verify_proof_bundle(&w.bundle(0), &keys).unwrap();
     assert!(!v.event_body_verified);
     assert_eq!(v.event_encoding, None);
-    assert!(verify_proof_bundle(&w.bundle(1), &keys).unwrap().event_body_verified);
+    assert!(
+        verify_proof_bundle(&w.bundle(1), &keys)
+            .unwrap()
+            .event_body_verified
+    );
 
     // Its receipt and leaf are still checked.
     let mut b = w.bundle(0);
     b.event.leaf_hash = b.event.event_hash.clone();
-    assert!(matches!(verify_proof_bundle(&b, &keys), Err(LedgerError::LeafHashMismatch { .. })));
+    assert!(matches!(
+        verify_proof_bundle(&b, &keys),
+        Err(LedgerError::LeafHashMismatch { .. })
+    ));
     let mut b = w.bundle(0);
     b.event.accepted_at.push('x');
-    assert!(matches!(verify_proof_bundle(&b, &keys), Err(LedgerError::ReceiptPayloadMismatch { .. })));
+    assert!(matches!(
+        verify_proof_bundle(&b, &keys),
+        Err(LedgerError::ReceiptPayloadMismatch { .. })
+    ));
 }
 
 #[test]
@@ -229,7 +307,10 @@ fn the_python_variant_and_integer_confidence_layouts_are_accepted_and_reported()
     e.action_category = "payments".into();
     e.action_metadata = json!({"risk": 3, "tags": ["a"]});
     e.policy_version_id = "pv-1".into();
-    let enc = EventEncoding { layout: EventLayout::PythonVariant, ..EventEncoding::PRIMARY };
+    let enc = EventEncoding {
+        layout: EventLayout::PythonVariant,
+        ..EventEncoding::PRIMARY
+    };
     let h = hash::hash_event_payload(&hash::event_payload(&e, enc).unwrap());
     w.finish_with_hash(&mut e, h);
     let v = single(e.clone()).unwrap();
@@ -238,7 +319,10 @@ fn the_python_variant_and_integer_confidence_layouts_are_accepted_and_reported()
     // ... and an edit to a field only it covers is caught.
     let mut edited = e.clone();
     edited.action_category = "other".into();
-    assert!(matches!(single(edited), Err(LedgerError::EventHashMismatch { .. })));
+    assert!(matches!(
+        single(edited),
+        Err(LedgerError::EventHashMismatch { .. })
+    ));
 
     // The canonical layout with action fields shown: verified, and they are reported.
     let mut e = event(1, 1);
@@ -252,7 +336,10 @@ fn the_python_variant_and_integer_confidence_layouts_are_accepted_and_reported()
     for version in 1..=3 {
         let mut e = event(2, version);
         e.confidence = 1.0;
-        let enc = EventEncoding { integer_confidence: true, ..EventEncoding::PRIMARY };
+        let enc = EventEncoding {
+            integer_confidence: true,
+            ..EventEncoding::PRIMARY
+        };
         let h = hash::hash_event_payload(&hash::event_payload(&e, enc).unwrap());
         assert_ne!(h, hash::event_hash(&e).unwrap());
         w.finish_with_hash(&mut e, h);
@@ -260,7 +347,10 @@ fn the_python_variant_and_integer_confidence_layouts_are_accepted_and_reported()
     }
     // A fractional confidence has no integer form: it stays a float64.
     let e = event(3, 1);
-    let enc = EventEncoding { integer_confidence: true, ..EventEncoding::PRIMARY };
+    let enc = EventEncoding {
+        integer_confidence: true,
+        ..EventEncoding::PRIMARY
+    };
     assert_eq!(
         hash::event_payload(&e, enc).unwrap(),
         hash::event_payload(&e, EventEncoding::PRIMARY).unwrap()
@@ -288,7 +378,10 @@ fn json_encoding_matches_ledgix_python_byte_for_byte() {
         let spec = hex::encode(cbor::encode_json(&value, KeyOrder::EncodedLength).unwrap());
         orders_differed += usize::from(spec != python);
     }
-    assert_eq!(orders_differed, 2, "the two non-ASCII-key vectors sort differently");
+    assert_eq!(
+        orders_differed, 2,
+        "the two non-ASCII-key vectors sort differently"
+    );
 }
 
 #[test]
@@ -298,7 +391,10 @@ fn non_ascii_argument_names_verify_in_either_key_order() {
     for order in [KeyOrder::EncodedLength, KeyOrder::CodePointLength] {
         let mut e = event(0, 1);
         e.tool_args = json!({"é": 1, "ab": 2, "z": "x"});
-        let enc = EventEncoding { key_order: order, ..EventEncoding::PRIMARY };
+        let enc = EventEncoding {
+            key_order: order,
+            ..EventEncoding::PRIMARY
+        };
         let h = hash::hash_event_payload(&hash::event_payload(&e, enc).unwrap());
         w.finish_with_hash(&mut e, h);
         let mut w2 = Writer::new(5, "k");
@@ -314,13 +410,34 @@ fn malformed_fields_are_named() {
     let keys = trusted("ledger");
     let base = bundle("ledger", "bundles/valid-010.json");
     let cases: Vec<(&str, Box<dyn Fn(&mut ProofBundle)>)> = vec![
-        ("entry seq 11: event_hash", Box::new(|b| b.event.event_hash = b.event.event_hash.to_uppercase())),
-        ("inclusion.path[1]", Box::new(|b| b.inclusion.path[1].truncate(63))),
-        ("inclusion.event_hash", Box::new(|b| b.inclusion.event_hash.push('0'))),
-        ("inclusion.checkpoint.root_hash", Box::new(|b| b.inclusion.checkpoint.root_hash = "zz".into())),
-        ("entry seq 11: receipt_payload", Box::new(|b| b.event.receipt_payload = "%%".into())),
-        ("entry seq 11: receipt_signature", Box::new(|b| b.event.receipt_signature = b64(&[1; 63]))),
-        ("inclusion.checkpoint.checkpoint_payload", Box::new(|b| b.inclusion.checkpoint.checkpoint_payload.clear())),
+        (
+            "entry seq 11: event_hash",
+            Box::new(|b| b.event.event_hash = b.event.event_hash.to_uppercase()),
+        ),
+        (
+            "inclusion.path[1]",
+            Box::new(|b| b.inclusion.path[1].truncate(63)),
+        ),
+        (
+            "inclusion.event_hash",
+            Box::new(|b| b.inclusion.event_hash.push('0')),
+        ),
+        (
+            "inclusion.checkpoint.root_hash",
+            Box::new(|b| b.inclusion.checkpoint.root_hash = "zz".into()),
+        ),
+        (
+            "entry seq 11: receipt_payload",
+            Box::new(|b| b.event.receipt_payload = "%%".into()),
+        ),
+        (
+            "entry seq 11: receipt_signature",
+            Box::new(|b| b.event.receipt_signature = b64(&[1; 63])),
+        ),
+        (
+            "inclusion.checkpoint.checkpoint_payload",
+            Box::new(|b| b.inclusion.checkpoint.checkpoint_payload.clear()),
+        ),
     ];
     for (field, edit) in cases {
         let mut b = base.clone();
@@ -339,38 +456,70 @@ fn other_refusals_name_the_check() {
 
     let mut b = base.clone();
     b.event.receipt_algorithm = "HS256".into();
-    assert!(matches!(verify_proof_bundle(&b, &keys), Err(LedgerError::UnsupportedAlgorithm { algorithm, .. }) if algorithm == "HS256"));
+    assert!(
+        matches!(verify_proof_bundle(&b, &keys), Err(LedgerError::UnsupportedAlgorithm { algorithm, .. }) if algorithm == "HS256")
+    );
 
     let mut b = base.clone();
     b.event.canonical_version = 4;
     assert_eq!(
         verify_proof_bundle(&b, &keys),
-        Err(LedgerError::UnsupportedCanonicalVersion { seq: 11, version: 4 })
+        Err(LedgerError::UnsupportedCanonicalVersion {
+            seq: 11,
+            version: 4
+        })
     );
 
     let mut b = base.clone();
     b.inclusion.tree_size += 1;
-    assert!(matches!(verify_proof_bundle(&b, &keys), Err(LedgerError::CheckpointMismatch { field: "tree_size", .. })));
+    assert!(matches!(
+        verify_proof_bundle(&b, &keys),
+        Err(LedgerError::CheckpointMismatch {
+            field: "tree_size",
+            ..
+        })
+    ));
 
     let mut b = base.clone();
     b.inclusion.root_hash = Some("00".repeat(32));
-    assert!(matches!(verify_proof_bundle(&b, &keys), Err(LedgerError::CheckpointMismatch { field: "root_hash", .. })));
+    assert!(matches!(
+        verify_proof_bundle(&b, &keys),
+        Err(LedgerError::CheckpointMismatch {
+            field: "root_hash",
+            ..
+        })
+    ));
     b.inclusion.root_hash = Some(base.inclusion.checkpoint.root_hash.clone());
     verify_proof_bundle(&b, &keys).unwrap();
 
     let mut b = base.clone();
     b.event.leaf_index = None;
-    assert!(matches!(verify_proof_bundle(&b, &keys), Err(LedgerError::InclusionMismatch { field: "leaf_index", .. })));
+    assert!(matches!(
+        verify_proof_bundle(&b, &keys),
+        Err(LedgerError::InclusionMismatch {
+            field: "leaf_index",
+            ..
+        })
+    ));
 
     let mut b = base.clone();
     b.inclusion.event_uuid = "other".into();
-    assert!(matches!(verify_proof_bundle(&b, &keys), Err(LedgerError::InclusionMismatch { field: "event_uuid", .. })));
+    assert!(matches!(
+        verify_proof_bundle(&b, &keys),
+        Err(LedgerError::InclusionMismatch {
+            field: "event_uuid",
+            ..
+        })
+    ));
 
     // A consistency proof that does not start at the inclusion checkpoint.
     let mut b = base.clone();
     let c = b.consistency.as_mut().unwrap();
     c.from_checkpoint = c.to_checkpoint.clone();
-    assert!(matches!(verify_proof_bundle(&b, &keys), Err(LedgerError::ConsistencyNotFromInclusion { .. })));
+    assert!(matches!(
+        verify_proof_bundle(&b, &keys),
+        Err(LedgerError::ConsistencyNotFromInclusion { .. })
+    ));
 
     // A consistency proof backwards.
     let w = written(9, 3, 2);
@@ -383,13 +532,19 @@ fn other_refusals_name_the_check() {
     c.from_checkpoint = b.inclusion.checkpoint.clone();
     assert!(matches!(
         verify_proof_bundle(&b, &wkeys),
-        Err(LedgerError::Merkle(MerkleError::SizesOutOfOrder { size1: 9, size2: 3 }))
+        Err(LedgerError::Merkle(MerkleError::SizesOutOfOrder {
+            size1: 9,
+            size2: 3
+        }))
     ));
 
     // An absurdly long path is refused before parsing.
     let mut b = base;
     b.inclusion.path = vec!["00".repeat(32); 65];
-    assert!(matches!(verify_proof_bundle(&b, &keys), Err(LedgerError::Merkle(MerkleError::ProofTooLong { .. }))));
+    assert!(matches!(
+        verify_proof_bundle(&b, &keys),
+        Err(LedgerError::Merkle(MerkleError::ProofTooLong { .. }))
+    ));
 }
 
 #[test]
@@ -399,6 +554,12 @@ fn trusted_keys_come_from_a_jwks_or_a_key_set() {
     let from_json = TrustedKeys::from_jwks_json(&w.key_set().to_jwks_json()).unwrap();
     assert_eq!(from_set, from_json);
     assert!(from_json.get("k6").is_some());
-    assert!(matches!(TrustedKeys::from_jwks_json("{}"), Err(LedgerError::TrustedKeys(_))));
-    assert!(matches!(TrustedKeys::from_jwks_json(r#"{"keys":[]}"#), Err(LedgerError::TrustedKeys(_))));
+    assert!(matches!(
+        TrustedKeys::from_jwks_json("{}"),
+        Err(LedgerError::TrustedKeys(_))
+    ));
+    assert!(matches!(
+        TrustedKeys::from_jwks_json(r#"{"keys":[]}"#),
+        Err(LedgerError::TrustedKeys(_))
+    ));
 }

@@ -11,7 +11,9 @@ const MAX_LEAVES: u64 = 4096;
 fn log(n: u64, salt: u64) -> MerkleTree {
     let mut tree = MerkleTree::new();
     for i in 0..=n {
-        tree.push(merkle::leaf_hash(&[i.to_be_bytes(), salt.to_be_bytes()].concat()));
+        tree.push(merkle::leaf_hash(
+            &[i.to_be_bytes(), salt.to_be_bytes()].concat(),
+        ));
     }
     tree
 }

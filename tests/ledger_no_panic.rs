@@ -92,7 +92,11 @@ fn mutate_at(value: &mut Value, steps: &[usize], replacement: Value, remove: boo
     };
     match value {
         Value::Object(map) if !map.is_empty() => {
-            let key = map.keys().nth(step % map.len()).cloned().unwrap_or_default();
+            let key = map
+                .keys()
+                .nth(step % map.len())
+                .cloned()
+                .unwrap_or_default();
             if rest.is_empty() && remove {
                 map.remove(&key);
             } else if let Some(child) = map.get_mut(&key) {
@@ -117,7 +121,10 @@ fn fixture_texts() -> Vec<String> {
         out.push(read(set, "ledger.json"));
         out.push(read(set, "bundles/valid-000.json"));
         out.push(read(set, "bundles/valid-010.json"));
-        out.push(read(set, "bundles/tampered-000-forged-key-reusing-trusted-kid.json"));
+        out.push(read(
+            set,
+            "bundles/tampered-000-forged-key-reusing-trusted-kid.json",
+        ));
     }
     out
 }
@@ -163,7 +170,8 @@ proptest! {
 
 #[test]
 fn deeply_nested_arguments_are_an_error_not_a_stack_overflow() {
-    let mut bundle: Value = serde_json::from_str(&read("ledger", "bundles/valid-000.json")).unwrap();
+    let mut bundle: Value =
+        serde_json::from_str(&read("ledger", "bundles/valid-000.json")).unwrap();
     let mut deep = json!(1);
     for _ in 0..200 {
         deep = json!([deep]);

@@ -50,7 +50,9 @@ fn corpus(kind: &str) -> Vec<PathBuf> {
             }
         }
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rfc6962").join(kind);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/rfc6962")
+        .join(kind);
     let mut out = Vec::new();
     walk(&root, &mut out);
     out.sort();
@@ -93,7 +95,11 @@ fn every_inclusion_vector_comes_out_as_want_err_says() {
             v.desc
         );
     }
-    assert_eq!((verified, unrepresentable), (72, 26), "verified by the Merkle code, refused at parse");
+    assert_eq!(
+        (verified, unrepresentable),
+        (72, 26),
+        "verified by the Merkle code, refused at parse"
+    );
 }
 
 #[test]
@@ -139,6 +145,5 @@ fn every_consistency_vector_comes_out_as_want_err_says() {
         out
     };
     let proof = hashes(&v.proof).unwrap();
-    merkle::verify_consistency(v.size1, v.size2, &proof, &pad(&v.root1), &pad(&v.root2))
-        .unwrap();
+    merkle::verify_consistency(v.size1, v.size2, &proof, &pad(&v.root1), &pad(&v.root2)).unwrap();
 }

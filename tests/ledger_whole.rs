@@ -19,18 +19,31 @@ fn each_fixture_ledger_verifies_completely() {
         assert!(v.chain_from_genesis);
         assert!(v.root_checked, "{set}: every leaf is given");
         assert_eq!(v.roots_checked, 3);
-        let last = l.checkpoints.iter().max_by_key(|c| c.checkpoint_id).unwrap();
+        let last = l
+            .checkpoints
+            .iter()
+            .max_by_key(|c| c.checkpoint_id)
+            .unwrap();
         assert_eq!(v.latest_checkpoint_id, Some(last.checkpoint_id));
-        assert_eq!(v.latest_checkpoint_hash.as_deref(), Some(last.checkpoint_hash.as_str()));
+        assert_eq!(
+            v.latest_checkpoint_hash.as_deref(),
+            Some(last.checkpoint_hash.as_str())
+        );
         assert_eq!(v.latest_tree_size, Some(l.entries.len() as u64));
         let newest = l.entries.iter().max_by_key(|e| e.seq).unwrap();
-        assert_eq!(v.latest_leaf_hash.as_deref(), Some(newest.leaf_hash.as_str()));
+        assert_eq!(
+            v.latest_leaf_hash.as_deref(),
+            Some(newest.leaf_hash.as_str())
+        );
 
         // Input order does not matter.
         let (mut entries, mut checkpoints) = (l.entries.clone(), l.checkpoints.clone());
         entries.reverse();
         checkpoints.reverse();
-        assert_eq!(verify_ledger(&entries, &checkpoints, &trusted(set)).unwrap(), v);
+        assert_eq!(
+            verify_ledger(&entries, &checkpoints, &trusted(set)).unwrap(),
+            v
+        );
     }
 }
 
@@ -45,13 +58,19 @@ fn partial_lists_verify_and_say_what_was_not_checked() {
     assert!(v.root_checked);
     // The first ten entries: only the first checkpoint's tree (8 leaves) is complete.
     let v = verify_ledger(&l.entries[..10], &l.checkpoints, &keys).unwrap();
-    assert_eq!((v.entries_verified, v.roots_checked, v.root_checked), (10, 1, false));
+    assert_eq!(
+        (v.entries_verified, v.roots_checked, v.root_checked),
+        (10, 1, false)
+    );
     // No entries with a leaf 0: no root can be recomputed.
     let v = verify_ledger(&l.entries[1..], &l.checkpoints, &keys).unwrap();
     assert_eq!((v.roots_checked, v.root_checked), (0, false));
     // Nothing at all.
     let v = verify_ledger(&[], &[], &keys).unwrap();
-    assert_eq!((v.entries_verified, v.checkpoints_verified, v.root_checked), (0, 0, false));
+    assert_eq!(
+        (v.entries_verified, v.checkpoints_verified, v.root_checked),
+        (0, 0, false)
+    );
 }
 
 #[test]
@@ -61,26 +80,38 @@ fn structural_breaks_are_named() {
     let chain_gap = [l.checkpoints[0].clone(), l.checkpoints[2].clone()];
     assert!(matches!(
         verify_ledger(&l.entries, &chain_gap, &keys),
-        Err(LedgerError::ChainBroken { checkpoint_id: 3, .. })
+        Err(LedgerError::ChainBroken {
+            checkpoint_id: 3,
+            ..
+        })
     ));
     let mut twice = l.entries.clone();
     twice.push(l.entries[5].clone());
     assert_eq!(
         verify_ledger(&twice, &l.checkpoints, &keys),
-        Err(LedgerError::Duplicate { what: "seq", value: l.entries[5].seq })
+        Err(LedgerError::Duplicate {
+            what: "seq",
+            value: l.entries[5].seq
+        })
     );
     let mut same_leaf = l.entries.clone();
     same_leaf[5].seq = 1000;
     same_leaf.push(l.entries[5].clone());
     assert_eq!(
         verify_ledger(&same_leaf, &l.checkpoints, &keys),
-        Err(LedgerError::Duplicate { what: "leaf_index", value: 5 })
+        Err(LedgerError::Duplicate {
+            what: "leaf_index",
+            value: 5
+        })
     );
     let mut cps = l.checkpoints.clone();
     cps.push(l.checkpoints[1].clone());
     assert_eq!(
         verify_ledger(&l.entries, &cps, &keys),
-        Err(LedgerError::Duplicate { what: "checkpoint_id", value: 2 })
+        Err(LedgerError::Duplicate {
+            what: "checkpoint_id",
+            value: 2
+        })
     );
     let mut moved = l.entries.clone();
     moved[3].checkpoint_id = Some(2);
@@ -120,7 +151,11 @@ fn written_ledgers_catch_wrong_roots_shrinking_trees_and_report_redactions() {
     w.sign_checkpoint(&mut wrong[1]);
     assert!(matches!(
         verify_ledger(&w.entries, &wrong, &keys),
-        Err(LedgerError::RootMismatch { checkpoint_id: 2, tree_size: 6, .. })
+        Err(LedgerError::RootMismatch {
+            checkpoint_id: 2,
+            tree_size: 6,
+            ..
+        })
     ));
 
     // A later checkpoint over a smaller tree.
@@ -134,7 +169,11 @@ fn written_ledgers_catch_wrong_roots_shrinking_trees_and_report_redactions() {
     shrunk.push(third);
     assert_eq!(
         verify_ledger(&w.entries, &shrunk, &keys),
-        Err(LedgerError::TreeShrank { checkpoint_id: 3, tree_size: 5, previous: 6 })
+        Err(LedgerError::TreeShrank {
+            checkpoint_id: 3,
+            tree_size: 5,
+            previous: 6
+        })
     );
 }
 
@@ -142,8 +181,12 @@ fn written_ledgers_catch_wrong_roots_shrinking_trees_and_report_redactions() {
 /// them cannot be detected by anyone; the test below proves it for each, so this list is
 /// exactly the format's blind spots, nothing more.
 const UNCOMMITTED_ENTRY_FIELDS: [&str; 1] = ["seq"];
-const UNCOMMITTED_CHECKPOINT_FIELDS: [&str; 4] =
-    ["microblock_id", "export_uri", "export_status", "exported_at"];
+const UNCOMMITTED_CHECKPOINT_FIELDS: [&str; 4] = [
+    "microblock_id",
+    "export_uri",
+    "export_status",
+    "exported_at",
+];
 
 /// A value of the same shape that differs from `v` (one character, one unit, one element).
 fn mutate(v: &Value) -> Value {
@@ -220,7 +263,11 @@ fn editing_any_field_of_any_entry_or_checkpoint_breaks_the_ledger() {
             for (field, value) in original.as_object().unwrap() {
                 let uncommitted = UNCOMMITTED_ENTRY_FIELDS.contains(&field.as_str());
                 let mut edited = original.clone();
-                edited[field] = if uncommitted { fresh(value) } else { mutate(value) };
+                edited[field] = if uncommitted {
+                    fresh(value)
+                } else {
+                    mutate(value)
+                };
                 assert_ne!(&edited, original);
                 let result = serde_json::from_value::<LedgerEntry>(edited)
                     .map_err(|e| e.to_string())
@@ -245,7 +292,11 @@ fn editing_any_field_of_any_entry_or_checkpoint_breaks_the_ledger() {
                 let uncommitted = UNCOMMITTED_CHECKPOINT_FIELDS.contains(&field.as_str());
                 let value = original.get(&field).cloned().unwrap_or(Value::Null);
                 let mut edited = original.clone();
-                edited[&field] = if uncommitted { fresh(&value) } else { mutate(&value) };
+                edited[&field] = if uncommitted {
+                    fresh(&value)
+                } else {
+                    mutate(&value)
+                };
                 let result = serde_json::from_value::<LedgerCheckpoint>(edited)
                     .map_err(|e| e.to_string())
                     .and_then(|cp| {

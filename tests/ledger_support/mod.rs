@@ -11,8 +11,8 @@ use ed25519_dalek::{Signer, SigningKey};
 use ledgix::jwk::{Jwk, KeySet};
 use ledgix::ledger::merkle::{self, MerkleTree};
 use ledgix::ledger::{
-    ConsistencyProof, InclusionProof, LedgerCheckpoint, LedgerEntry, LedgerKeyVersion,
-    ProofBundle, TrustedKeys, hash,
+    ConsistencyProof, InclusionProof, LedgerCheckpoint, LedgerEntry, LedgerKeyVersion, ProofBundle,
+    TrustedKeys, hash,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -21,7 +21,9 @@ use serde_json::{Value, json};
 pub const SETS: [&str; 3] = ["ledger", "ledger-v2", "ledger-v3"];
 
 pub fn fixture_dir(set: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(set)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(set)
 }
 
 pub fn read(set: &str, file: &str) -> String {
@@ -47,7 +49,9 @@ struct Cases {
 }
 
 pub fn cases(set: &str) -> Vec<Case> {
-    serde_json::from_str::<Cases>(&read(set, "cases.json")).unwrap().cases
+    serde_json::from_str::<Cases>(&read(set, "cases.json"))
+        .unwrap()
+        .cases
 }
 
 #[derive(Deserialize)]
@@ -113,7 +117,8 @@ impl Writer {
 
     pub fn key_set(&self) -> KeySet {
         let mut set = KeySet::new();
-        set.insert(self.kid.clone(), self.key.verifying_key()).unwrap();
+        set.insert(self.kid.clone(), self.key.verifying_key())
+            .unwrap();
         set
     }
 
