@@ -33,6 +33,9 @@ fn h32(s: &str) -> [u8; 32] {
     hex::decode(s).unwrap().try_into().unwrap()
 }
 
+/// `(size1, size2, path, root1, root2)` of a consistency proof.
+type Consistency = (u64, u64, Vec<[u8; 32]>, [u8; 32], [u8; 32]);
+
 /// The cryptographic work of one bundle, decoded in advance.
 struct Floor {
     signatures: Vec<(VerifyingKey, Signature, Vec<u8>)>,
@@ -40,7 +43,7 @@ struct Floor {
     event_hash: [u8; 32],
     checkpoint_payloads: Vec<Vec<u8>>,
     inclusion: (u64, u64, Vec<[u8; 32]>, [u8; 32]),
-    consistency: Option<(u64, u64, Vec<[u8; 32]>, [u8; 32], [u8; 32])>,
+    consistency: Option<Consistency>,
 }
 
 impl Floor {

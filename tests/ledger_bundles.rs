@@ -409,7 +409,8 @@ fn non_ascii_argument_names_verify_in_either_key_order() {
 fn malformed_fields_are_named() {
     let keys = trusted("ledger");
     let base = bundle("ledger", "bundles/valid-010.json");
-    let cases: Vec<(&str, Box<dyn Fn(&mut ProofBundle)>)> = vec![
+    type Edit = Box<dyn Fn(&mut ProofBundle)>;
+    let cases: Vec<(&str, Edit)> = vec![
         (
             "entry seq 11: event_hash",
             Box::new(|b| b.event.event_hash = b.event.event_hash.to_uppercase()),

@@ -237,7 +237,6 @@ fn mutate_str(s: &str) -> String {
         'a'..='f' => rotate(c, 'a', 6),
         'g'..='z' => rotate(c, 'g', 20),
         'A'..='Z' => rotate(c, 'A', 26),
-        'x' => 'y',
         _ => 'x',
     };
     chars.into_iter().collect()

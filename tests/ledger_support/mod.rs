@@ -248,11 +248,11 @@ pub fn written(n: u64, every: u64, canonical_version: u64) -> Writer {
     let mut w = Writer::new(9, "test-key-1");
     for i in 0..n {
         w.record(event(i, canonical_version));
-        if (i + 1) % every == 0 {
+        if (i + 1).is_multiple_of(every) {
             w.seal();
         }
     }
-    if n % every != 0 {
+    if !n.is_multiple_of(every) {
         w.seal();
     }
     w
