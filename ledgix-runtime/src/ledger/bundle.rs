@@ -440,7 +440,10 @@ impl TryFrom<RawCheckpoint> for LedgerCheckpoint {
                 .unwrap_or_default(),
             checkpoint_payload: first_of("", [r.checkpoint_payload, r.manifest_payload])
                 .unwrap_or_default(),
-            signed_at: first_of("signed_at", [r.signed_at, r.generated_at.or(r.period_start)])?,
+            signed_at: first_of(
+                "signed_at",
+                [r.signed_at, r.generated_at.or(r.period_start)],
+            )?,
             checkpoint_id: r.checkpoint_id,
             microblock_id: r.microblock_id,
             tree_size: r.tree_size,
@@ -473,7 +476,11 @@ mod tests {
         assert_eq!(e.receipt_key_id, "k");
         assert_eq!(e.receipt_signature, "sig");
         assert_eq!(e.canonical_version, 1);
-        assert_eq!(e.tool_args, Value::Null, "null is kept: ledgix-python hashes it raw");
+        assert_eq!(
+            e.tool_args,
+            Value::Null,
+            "null is kept: ledgix-python hashes it raw"
+        );
         assert_eq!(e.action_metadata, empty_object());
         assert_eq!(e.citations, empty_array());
         assert_eq!(e.leaf_index, None);
@@ -517,10 +524,20 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            (c.root_hash.as_str(), c.checkpoint_hash.as_str(), c.prev_checkpoint_hash.as_str()),
+            (
+                c.root_hash.as_str(),
+                c.checkpoint_hash.as_str(),
+                c.prev_checkpoint_hash.as_str()
+            ),
             ("h", "m", "p")
         );
-        assert_eq!((c.checkpoint_signature.as_str(), c.checkpoint_payload.as_str()), ("s", "pl"));
+        assert_eq!(
+            (
+                c.checkpoint_signature.as_str(),
+                c.checkpoint_payload.as_str()
+            ),
+            ("s", "pl")
+        );
         assert_eq!((c.signed_at.as_str(), c.mmd_seconds), ("t", 30));
     }
 }

@@ -229,7 +229,10 @@ mod tests {
             assert_eq!(hexed(&Item::Uint(n)), want, "{n}");
         }
         assert_eq!(hexed(&Item::Text("")), "60");
-        assert_eq!(hexed(&Item::Text(&"a".repeat(24))), format!("7818{}", "61".repeat(24)));
+        assert_eq!(
+            hexed(&Item::Text(&"a".repeat(24))),
+            format!("7818{}", "61".repeat(24))
+        );
         assert_eq!(hexed(&Item::Array(vec![])), "80");
         assert_eq!(hexed(&Item::Null), "f6");
         assert_eq!(hexed(&Item::Bool(true)), "f5");
@@ -278,6 +281,9 @@ mod tests {
         for _ in 0..=MAX_JSON_DEPTH {
             v = json!([v]);
         }
-        assert_eq!(encode_json(&v, KeyOrder::EncodedLength), Err(CborError::TooDeep));
+        assert_eq!(
+            encode_json(&v, KeyOrder::EncodedLength),
+            Err(CborError::TooDeep)
+        );
     }
 }

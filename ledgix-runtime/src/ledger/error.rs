@@ -22,7 +22,9 @@ pub enum LedgerError {
 
     /// A signature names a key id that is not trusted. Keys a bundle embeds are never
     /// trusted on their own.
-    #[error("{what} is signed with key `{kid}`, which is not a trusted key (keys embedded in a bundle are not trusted on their own)")]
+    #[error(
+        "{what} is signed with key `{kid}`, which is not a trusted key (keys embedded in a bundle are not trusted on their own)"
+    )]
     UntrustedKey {
         /// What was signed.
         what: String,
@@ -66,7 +68,9 @@ pub enum LedgerError {
     },
 
     /// The event hash recomputed from the event body is not the one claimed.
-    #[error("entry seq {seq}: event hash recomputed from the event body is {computed}, the entry claims {claimed}")]
+    #[error(
+        "entry seq {seq}: event hash recomputed from the event body is {computed}, the entry claims {claimed}"
+    )]
     EventHashMismatch {
         /// The entry.
         seq: u64,
@@ -77,7 +81,9 @@ pub enum LedgerError {
     },
 
     /// `SHA-256(0x00 || event_hash)` is not the claimed leaf hash.
-    #[error("entry seq {seq}: leaf hash recomputed from the event hash is {computed}, the entry claims {claimed}")]
+    #[error(
+        "entry seq {seq}: leaf hash recomputed from the event hash is {computed}, the entry claims {claimed}"
+    )]
     LeafHashMismatch {
         /// The entry.
         seq: u64,
@@ -88,7 +94,9 @@ pub enum LedgerError {
     },
 
     /// The signed receipt payload is not the one rebuilt from the entry's fields.
-    #[error("entry seq {seq}: the signed receipt payload {received} differs from the one rebuilt from the entry, {rebuilt}")]
+    #[error(
+        "entry seq {seq}: the signed receipt payload {received} differs from the one rebuilt from the entry, {rebuilt}"
+    )]
     ReceiptPayloadMismatch {
         /// The entry.
         seq: u64,
@@ -99,7 +107,9 @@ pub enum LedgerError {
     },
 
     /// The inclusion proof is about another event.
-    #[error("the inclusion proof is about another event: its {field} is {proof}, the event's is {event}")]
+    #[error(
+        "the inclusion proof is about another event: its {field} is {proof}, the event's is {event}"
+    )]
     InclusionMismatch {
         /// `request_id`, `event_uuid`, `event_hash`, `leaf_hash` or `leaf_index`.
         field: &'static str,
@@ -121,7 +131,9 @@ pub enum LedgerError {
     },
 
     /// The signed checkpoint payload is not the one rebuilt from the checkpoint's fields.
-    #[error("checkpoint {checkpoint_id}: the signed payload {received} differs from the one rebuilt from its fields, {rebuilt}")]
+    #[error(
+        "checkpoint {checkpoint_id}: the signed payload {received} differs from the one rebuilt from its fields, {rebuilt}"
+    )]
     CheckpointPayloadMismatch {
         /// The checkpoint.
         checkpoint_id: u64,
@@ -132,7 +144,9 @@ pub enum LedgerError {
     },
 
     /// The checkpoint hash recomputed from the payload is not the one claimed.
-    #[error("checkpoint {checkpoint_id}: hash recomputed from the payload is {computed}, it claims {claimed}")]
+    #[error(
+        "checkpoint {checkpoint_id}: hash recomputed from the payload is {computed}, it claims {claimed}"
+    )]
     CheckpointHashMismatch {
         /// The checkpoint.
         checkpoint_id: u64,
@@ -143,7 +157,9 @@ pub enum LedgerError {
     },
 
     /// The consistency proof does not start at the inclusion proof's checkpoint.
-    #[error("the consistency proof starts at checkpoint {from_checkpoint} (hash {from_hash}), not at the inclusion proof's checkpoint {inclusion_checkpoint} (hash {inclusion_hash})")]
+    #[error(
+        "the consistency proof starts at checkpoint {from_checkpoint} (hash {from_hash}), not at the inclusion proof's checkpoint {inclusion_checkpoint} (hash {inclusion_hash})"
+    )]
     ConsistencyNotFromInclusion {
         /// The consistency proof's `from_checkpoint` id.
         from_checkpoint: u64,
@@ -160,7 +176,9 @@ pub enum LedgerError {
     Merkle(#[from] MerkleError),
 
     /// A checkpoint does not chain to the previous one.
-    #[error("checkpoint chain broken at checkpoint {checkpoint_id}: its prev_checkpoint_hash is {prev:?}, the previous checkpoint's hash is {expected:?}")]
+    #[error(
+        "checkpoint chain broken at checkpoint {checkpoint_id}: its prev_checkpoint_hash is {prev:?}, the previous checkpoint's hash is {expected:?}"
+    )]
     ChainBroken {
         /// The checkpoint.
         checkpoint_id: u64,
@@ -171,7 +189,9 @@ pub enum LedgerError {
     },
 
     /// A later checkpoint has a smaller tree.
-    #[error("checkpoint {checkpoint_id} has tree size {tree_size}, smaller than the previous checkpoint's {previous}")]
+    #[error(
+        "checkpoint {checkpoint_id} has tree size {tree_size}, smaller than the previous checkpoint's {previous}"
+    )]
     TreeShrank {
         /// The checkpoint.
         checkpoint_id: u64,
@@ -191,7 +211,9 @@ pub enum LedgerError {
     },
 
     /// A checkpoint's root is not the tree head of the entries' leaves.
-    #[error("checkpoint {checkpoint_id} signs root {claimed} for tree size {tree_size}, the entries' leaves give {computed}")]
+    #[error(
+        "checkpoint {checkpoint_id} signs root {claimed} for tree size {tree_size}, the entries' leaves give {computed}"
+    )]
     RootMismatch {
         /// The checkpoint.
         checkpoint_id: u64,

@@ -54,7 +54,8 @@ pub enum EventLayout {
 pub struct EventEncoding {
     /// The field set.
     pub layout: EventLayout,
-    /// `confidence` as a CBOR integer (ledgix-ts writes whole numbers so) instead of float64.
+    /// `confidence` as a CBOR integer (ledgix-ts writes whole numbers so) instead of float64;
+    /// only a whole number in `[0, 2^53]` has that form, any other stays a float64.
     pub integer_confidence: bool,
     /// Key order inside the JSON values.
     pub key_order: KeyOrder,
@@ -108,9 +109,15 @@ pub fn event_payload(entry: &LedgerEntry, enc: EventEncoding) -> Result<Vec<u8>,
         ("approved", Item::Bool(entry.approved)),
         ("canonical_version", Item::Uint(version)),
         ("citations", json("citations", &entry.citations)?),
-        ("confidence", confidence_item(entry, enc.integer_confidence)?),
+        (
+            "confidence",
+            confidence_item(entry, enc.integer_confidence)?,
+        ),
         ("event_uuid", Item::Text(&entry.event_uuid)),
-        ("evidence_chunks", json("evidence_chunks", &entry.evidence_chunks)?),
+        (
+            "evidence_chunks",
+            json("evidence_chunks", &entry.evidence_chunks)?,
+        ),
         ("intent_hash", Item::Text(&entry.intent_hash)),
         ("policy_id", Item::Text(&entry.policy_id)),
         ("reason", Item::Text(&entry.reason)),
@@ -145,9 +152,15 @@ pub fn event_payload(entry: &LedgerEntry, enc: EventEncoding) -> Result<Vec<u8>,
         EventLayout::PythonVariant => {
             map.extend([
                 ("action_category", Item::Text(&entry.action_category)),
-                ("action_metadata", json("action_metadata", &entry.action_metadata)?),
+                (
+                    "action_metadata",
+                    json("action_metadata", &entry.action_metadata)?,
+                ),
                 ("policy_version_id", Item::Text(&entry.policy_version_id)),
-                ("policy_content_hash", Item::Text(&entry.policy_content_hash)),
+                (
+                    "policy_content_hash",
+                    Item::Text(&entry.policy_content_hash),
+                ),
             ]);
         }
     }
@@ -217,7 +230,10 @@ pub fn uncommitted_fields(entry: &LedgerEntry, layout: EventLayout) -> Vec<&'sta
         ("rule_set_hash", opt_set(&entry.rule_set_hash)),
         (
             "matched_rule_ids",
-            entry.matched_rule_ids.as_ref().is_some_and(|v| !v.is_empty()),
+            entry
+                .matched_rule_ids
+                .as_ref()
+                .is_some_and(|v| !v.is_empty()),
         ),
         ("eval_inputs_hash", opt_set(&entry.eval_inputs_hash)),
         ("eval_trace_hash", opt_set(&entry.eval_trace_hash)),
@@ -313,7 +329,11 @@ pub fn checkpoint_hash(payload: &[u8]) -> [u8; 32] {
 fn confidence_item(entry: &LedgerEntry, integer: bool) -> Result<Item<'static>, LedgerError> {
     let c = entry.confidence;
     if !c.is_finite() {
-        return Err(malformed(entry, "confidence", "is not a finite number".into()));
+        return Err(malformed(
+            entry,
+            "confidence",
+            "is not a finite number".into(),
+        ));
     }
     if integer && is_whole(c) {
         // is_whole bounds c to [0, 2^53], so the cast is exact.

@@ -219,7 +219,12 @@ pub fn verify_consistency(
     } else {
         match proof.split_first() {
             Some((first, rest)) => (*first, rest),
-            None => return Err(MerkleError::WrongProofLength { expected: 1 + inner + border, got: 0 }),
+            None => {
+                return Err(MerkleError::WrongProofLength {
+                    expected: 1 + inner + border,
+                    got: 0,
+                });
+            }
         }
     };
     let start = proof.len() - rest.len();
@@ -255,7 +260,13 @@ pub fn inclusion_proof(leaf_hashes: &[[u8; 32]], index: u64) -> Vec<[u8; 32]> {
         return Vec::new();
     }
     let mut proof = Vec::new();
-    match path(&|a, b| slice_range(leaf_hashes, a, b), index, 0, size, &mut proof) {
+    match path(
+        &|a, b| slice_range(leaf_hashes, a, b),
+        index,
+        0,
+        size,
+        &mut proof,
+    ) {
         Some(()) => proof,
         None => Vec::new(),
     }
@@ -270,7 +281,14 @@ pub fn consistency_proof(leaf_hashes: &[[u8; 32]], size1: u64) -> Vec<[u8; 32]> 
         return Vec::new();
     }
     let mut proof = Vec::new();
-    match subproof(&|a, b| slice_range(leaf_hashes, a, b), size1, 0, size2, true, &mut proof) {
+    match subproof(
+        &|a, b| slice_range(leaf_hashes, a, b),
+        size1,
+        0,
+        size2,
+        true,
+        &mut proof,
+    ) {
         Some(()) => proof,
         None => Vec::new(),
     }
@@ -328,7 +346,7 @@ impl MerkleTree {
                 return;
             };
             level.push(node);
-            if level.len() % 2 == 1 {
+            if !level.len().is_multiple_of(2) {
                 return;
             }
             let (Some(right), Some(left)) = (level.last(), level.iter().rev().nth(1)) else {
@@ -404,7 +422,7 @@ impl MerkleTree {
         if n == 0 {
             return None;
         }
-        if n.is_power_of_two() && start % n == 0 {
+        if n.is_power_of_two() && start.is_multiple_of(n) {
             let height = n.trailing_zeros() as usize;
             let index = usize::try_from(start >> height).ok()?;
             return self.levels.get(height)?.get(index).copied();
@@ -649,6 +667,12 @@ mod tests {
         assert!(text.contains(&hex::encode(r)), "{text}");
         assert!(text.contains(&"00".repeat(32)), "{text}");
         let err = verify_inclusion(&all[1], 1, 3, &p[..1], &r).unwrap_err();
-        assert_eq!(err, MerkleError::WrongProofLength { expected: 2, got: 1 });
+        assert_eq!(
+            err,
+            MerkleError::WrongProofLength {
+                expected: 2,
+                got: 1
+            }
+        );
     }
 }

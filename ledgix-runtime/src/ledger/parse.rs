@@ -77,7 +77,10 @@ mod tests {
         ] {
             let err = parse_hash("inclusion.leaf_hash", &bad).unwrap_err();
             let text = err.to_string();
-            assert!(text.contains("inclusion.leaf_hash") && text.contains(why), "{text}");
+            assert!(
+                text.contains("inclusion.leaf_hash") && text.contains(why),
+                "{text}"
+            );
         }
     }
 
@@ -86,7 +89,10 @@ mod tests {
         let path = vec!["not even hex".to_owned(); 65];
         assert!(matches!(
             parse_path("p", &path),
-            Err(LedgerError::Merkle(MerkleError::ProofTooLong { len: 65, .. }))
+            Err(LedgerError::Merkle(MerkleError::ProofTooLong {
+                len: 65,
+                ..
+            }))
         ));
     }
 

@@ -107,10 +107,22 @@ pub fn verify_proof_bundle(
     let inclusion_payload =
         verify_checkpoint_signature("inclusion.checkpoint", &inclusion.checkpoint, keys)?;
     let consistency_payloads = match &bundle.consistency {
-        Some(c) => Some((
-            verify_checkpoint_signature("consistency.from_checkpoint", &c.from_checkpoint, keys)?,
-            verify_checkpoint_signature("consistency.to_checkpoint", &c.to_checkpoint, keys)?,
-        )),
+        Some(c) => {
+            // The from_checkpoint normally is the inclusion checkpoint, byte for byte: its
+            // signature was just verified.
+            let from = if same_signed_bytes(&c.from_checkpoint, &inclusion.checkpoint) {
+                inclusion_payload.clone()
+            } else {
+                verify_checkpoint_signature(
+                    "consistency.from_checkpoint",
+                    &c.from_checkpoint,
+                    keys,
+                )?
+            };
+            let to =
+                verify_checkpoint_signature("consistency.to_checkpoint", &c.to_checkpoint, keys)?;
+            Some((from, to))
+        }
         None => None,
     };
 
@@ -121,8 +133,11 @@ pub fn verify_proof_bundle(
     check_inclusion_is_about(event, &checked, inclusion)?;
 
     // 4. The checkpoint, then the inclusion proof against its signed root.
-    let checkpoint =
-        check_checkpoint("inclusion.checkpoint", &inclusion.checkpoint, &inclusion_payload)?;
+    let checkpoint = check_checkpoint(
+        "inclusion.checkpoint",
+        &inclusion.checkpoint,
+        &inclusion_payload,
+    )?;
     let path = parse_path("inclusion.path", &inclusion.path)?;
     merkle::verify_inclusion(
         &checked.leaf_hash,
@@ -137,7 +152,11 @@ pub fn verify_proof_bundle(
     let mut signers = vec![event.receipt_key_id.clone(), latest.signer_key_id.clone()];
     if let (Some(c), Some((from_payload, to_payload))) = (&bundle.consistency, consistency_payloads)
     {
-        let from = check_checkpoint("consistency.from_checkpoint", &c.from_checkpoint, &from_payload)?;
+        let from = check_checkpoint(
+            "consistency.from_checkpoint",
+            &c.from_checkpoint,
+            &from_payload,
+        )?;
         let to = check_checkpoint("consistency.to_checkpoint", &c.to_checkpoint, &to_payload)?;
         if from.hash != checkpoint.hash {
             return Err(LedgerError::ConsistencyNotFromInclusion {
@@ -218,7 +237,10 @@ pub fn verify_ledger(
     let mut previous_seq = None;
     for entry in &sorted {
         if previous_seq == Some(entry.seq) {
-            return Err(LedgerError::Duplicate { what: "seq", value: entry.seq });
+            return Err(LedgerError::Duplicate {
+                what: "seq",
+                value: entry.seq,
+            });
         }
         previous_seq = Some(entry.seq);
         let receipt = verify_receipt_signature(entry, keys)?;
@@ -227,12 +249,16 @@ pub fn verify_ledger(
             out.redacted_entries.push(entry.seq);
         }
         if !checked.uncommitted.is_empty() {
-            out.uncommitted_fields.push((entry.seq, checked.uncommitted));
+            out.uncommitted_fields
+                .push((entry.seq, checked.uncommitted));
         }
         match (entry.leaf_index, entry.checkpoint_id) {
             (Some(index), _) => {
                 if leaves.insert(index, checked.leaf_hash).is_some() {
-                    return Err(LedgerError::Duplicate { what: "leaf_index", value: index });
+                    return Err(LedgerError::Duplicate {
+                        what: "leaf_index",
+                        value: index,
+                    });
                 }
             }
             (None, Some(id)) => {
@@ -330,11 +356,16 @@ fn check_seals(
         let (Some(index), Some(id)) = (entry.leaf_index, entry.checkpoint_id) else {
             continue;
         };
-        let mismatch = |why: String| LedgerError::SealMismatch { seq: entry.seq, why };
+        let mismatch = |why: String| LedgerError::SealMismatch {
+            seq: entry.seq,
+            why,
+        };
         let position = chain.iter().position(|(c, _)| c.checkpoint_id == id);
         match position {
             Some(pos) => {
-                let Some((cp, _)) = chain.get(pos) else { continue };
+                let Some((cp, _)) = chain.get(pos) else {
+                    continue;
+                };
                 let lower = match pos.checked_sub(1).and_then(|p| chain.get(p)) {
                     Some((prev, _)) => Some(prev.tree_size),
                     None if from_genesis => Some(0),
@@ -356,7 +387,11 @@ fn check_seals(
                     return Err(mismatch(format!(
                         "leaf {index} is said to be sealed by checkpoint {id}, but checkpoint {} sealed it{}",
                         sealer.checkpoint_id,
-                        if ids.contains(&id) { "" } else { " (and no such checkpoint was given)" }
+                        if ids.contains(&id) {
+                            ""
+                        } else {
+                            " (and no such checkpoint was given)"
+                        }
                     )));
                 }
             }
@@ -414,7 +449,10 @@ fn check_entry(entry: &LedgerEntry, receipt: &[u8]) -> Result<CheckedEntry, Ledg
             computed: hex::encode(primary),
             claimed: entry.event_hash.clone(),
         })?;
-        (Some(encoding), hash::uncommitted_fields(entry, encoding.layout))
+        (
+            Some(encoding),
+            hash::uncommitted_fields(entry, encoding.layout),
+        )
     };
 
     let leaf_hash = merkle::leaf_hash(&event_hash);
@@ -469,7 +507,9 @@ fn check_inclusion_is_about(
         return mismatch("leaf_hash", &event.leaf_hash, &inclusion.leaf_hash);
     }
     if event.leaf_index != Some(inclusion.leaf_index) {
-        let shown = event.leaf_index.map_or_else(|| "none".to_owned(), |i| i.to_string());
+        let shown = event
+            .leaf_index
+            .map_or_else(|| "none".to_owned(), |i| i.to_string());
         return mismatch("leaf_index", &shown, &inclusion.leaf_index.to_string());
     }
     let checkpoint = &inclusion.checkpoint;
@@ -510,7 +550,10 @@ fn verify_checkpoint_signature(
     checkpoint: &LedgerCheckpoint,
     keys: &TrustedKeys,
 ) -> Result<Vec<u8>, LedgerError> {
-    let payload = decode_b64(&format!("{name}.checkpoint_payload"), &checkpoint.checkpoint_payload)?;
+    let payload = decode_b64(
+        &format!("{name}.checkpoint_payload"),
+        &checkpoint.checkpoint_payload,
+    )?;
     let signed = Signed {
         what: format!("{name} (checkpoint {})", checkpoint.checkpoint_id),
         kid: &checkpoint.signer_key_id,
@@ -522,6 +565,15 @@ fn verify_checkpoint_signature(
     Ok(payload)
 }
 
+/// True when two checkpoints carry the same signed payload, signature, key id and algorithm,
+/// so verifying one signature verifies both.
+fn same_signed_bytes(a: &LedgerCheckpoint, b: &LedgerCheckpoint) -> bool {
+    a.checkpoint_payload == b.checkpoint_payload
+        && a.checkpoint_signature == b.checkpoint_signature
+        && a.signer_key_id == b.signer_key_id
+        && a.signature_algorithm == b.signature_algorithm
+}
+
 /// Check 4 for a checkpoint: the payload rebuilt byte-for-byte, its hash recomputed.
 fn check_checkpoint(
     name: &str,
@@ -529,7 +581,10 @@ fn check_checkpoint(
     payload: &[u8],
 ) -> Result<CheckedCheckpoint, LedgerError> {
     let root = parse_hash(&format!("{name}.root_hash"), &checkpoint.root_hash)?;
-    let claimed = parse_hash(&format!("{name}.checkpoint_hash"), &checkpoint.checkpoint_hash)?;
+    let claimed = parse_hash(
+        &format!("{name}.checkpoint_hash"),
+        &checkpoint.checkpoint_hash,
+    )?;
     if !checkpoint.prev_checkpoint_hash.is_empty() {
         parse_hash(
             &format!("{name}.prev_checkpoint_hash"),
