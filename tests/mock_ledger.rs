@@ -286,3 +286,34 @@ async fn a_port_in_use_is_an_error_from_try_start() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn the_clients_ledger_api_verifies_what_the_mock_serves() {
+    let vault = MockVault::builder()
+        .seal_every(Duration::ZERO)
+        .start()
+        .await;
+    let client = vault.client();
+    let runs = Runs::default();
+    vault
+        .scope(guarded("stripe_refund", 45, &runs))
+        .await
+        .unwrap();
+    let id = vault.ledger_entries()[0].request_id.clone();
+    let err = client.fetch_ledger_proof_bundle(&id).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Ledger(ledger::LedgerError::NotSealed { .. })),
+        "{err:?}"
+    );
+    vault.seal().await;
+    let bundle = client
+        .wait_for_ledger_proof_bundle(&id, Duration::from_secs(5))
+        .await
+        .unwrap();
+    let verified = client.verify_ledger_proof_bundle(&bundle).await.unwrap();
+    assert_eq!(verified.request_id, id);
+    assert!(verified.event_body_verified);
+    let whole = client.verify_ledger().await.unwrap();
+    assert_eq!(whole.entries_verified, 1);
+    assert!(whole.chain_from_genesis && whole.root_checked);
+}
