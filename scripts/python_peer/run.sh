@@ -2,6 +2,7 @@
 # Cross-client check: the official Python SDK (ledgix-python 0.4.0, from PyPI) against the
 # standalone mock Vault (`ledgix-mock-vault`). Skips, with a message, when python3 is missing
 # or PyPI cannot be reached; fails when the SDK and the mock disagree.
+# `run.sh --venv-only` only prepares the venv (examples/bench.rs uses it).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -28,6 +29,11 @@ if ! "$venv/bin/python" -c 'import importlib.metadata as m, sys; sys.exit(m.vers
         rm -rf "$venv"
         exit 0
     fi
+fi
+
+if [ "${1:-}" = "--venv-only" ]; then
+    echo "python-peer: $peer ready in $venv"
+    exit 0
 fi
 
 cargo build --quiet --features mock --bin ledgix-mock-vault
