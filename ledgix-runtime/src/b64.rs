@@ -29,6 +29,9 @@ mod tests {
         assert_eq!(super::decode("YQ==").unwrap(), b"a");
         assert_eq!(super::encode(b"a"), "YQ");
         assert!(super::decode("Y").is_err());
-        assert!(super::decode("a+b/").is_err(), "standard alphabet is refused");
+        assert!(
+            super::decode("a+b/").is_err(),
+            "standard alphabet is refused"
+        );
     }
 }

@@ -77,6 +77,7 @@ pub struct Config {
     pub(crate) jwks_ttl: Duration,
     pub(crate) trusted_keys: Option<KeySet>,
     pub(crate) allow_insecure_http: bool,
+    pub(crate) max_concurrent_requests: usize,
     pub(crate) sleeper: Arc<dyn Sleeper>,
 }
 
@@ -99,6 +100,7 @@ impl fmt::Debug for Config {
             .field("jwks_ttl", &self.jwks_ttl)
             .field("trusted_keys", &self.trusted_keys)
             .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("max_concurrent_requests", &self.max_concurrent_requests)
             .finish_non_exhaustive()
     }
 }
@@ -122,6 +124,7 @@ impl Default for Config {
             jwks_ttl: Duration::from_secs(300),
             trusted_keys: None,
             allow_insecure_http: false,
+            max_concurrent_requests: 256,
             sleeper: Arc::new(TokioSleeper),
         }
     }
@@ -213,6 +216,10 @@ impl Config {
     pub fn allow_insecure_http(&self) -> bool {
         self.allow_insecure_http
     }
+    /// Most HTTP exchanges one client has in flight at once.
+    pub fn max_concurrent_requests(&self) -> usize {
+        self.max_concurrent_requests
+    }
     /// The sleeper used for backoff and polling.
     pub fn sleeper(&self) -> &Arc<dyn Sleeper> {
         &self.sleeper
@@ -280,9 +287,10 @@ impl ConfigBuilder {
             });
         }
         if let Some(v) = get("LEDGIX_MAX_RETRIES") {
-            let n = v.trim().parse::<u32>().map_err(|_| {
-                env_error("LEDGIX_MAX_RETRIES", &v, "expected a whole number ≥ 0")
-            })?;
+            let n = v
+                .trim()
+                .parse::<u32>()
+                .map_err(|_| env_error("LEDGIX_MAX_RETRIES", &v, "expected a whole number ≥ 0"))?;
             b = b.max_retries(n);
         }
         if let Some(v) = get("LEDGIX_RETRY_BASE_DELAY") {
@@ -399,6 +407,12 @@ impl ConfigBuilder {
         self.config.allow_insecure_http = allow;
         self
     }
+    /// Most HTTP exchanges one client (and its clones) keeps in flight at once (default 256);
+    /// more wait for a free slot. Bounds sockets when an agent fires thousands of tool calls.
+    pub fn max_concurrent_requests(mut self, max: usize) -> Self {
+        self.config.max_concurrent_requests = max;
+        self
+    }
     /// Replaces the sleeper used for backoff, `Retry-After` and polling.
     pub fn sleeper(mut self, sleeper: Arc<dyn Sleeper>) -> Self {
         self.config.sleeper = sleeper;
@@ -420,6 +434,11 @@ impl ConfigBuilder {
         if c.review_timeout.is_zero() {
             return Err(Error::Config(
                 "review_timeout must be greater than zero".into(),
+            ));
+        }
+        if c.max_concurrent_requests == 0 {
+            return Err(Error::Config(
+                "max_concurrent_requests must be at least 1".into(),
             ));
         }
         if c.jwt_issuer.is_empty() || c.jwt_audience.is_empty() {
@@ -650,7 +669,7 @@ mod tests {
              \"ledgix-sdk\", agent_id: \"payments-agent\", session_id: None, \
              review_poll_interval: 2s, review_timeout: 900s, review_mode: Block, max_retries: 3, \
              retry_base_delay: 500ms, jwks_ttl: 300s, trusted_keys: None, \
-             allow_insecure_http: false, .. }"
+             allow_insecure_http: false, max_concurrent_requests: 256, .. }"
         );
         assert!(!format!("{c:#?}").contains("sk_live"));
     }
@@ -672,7 +691,10 @@ mod tests {
             "http://localhost.evil.com",
         ] {
             let err = Config::builder().vault_url(bad).build().unwrap_err();
-            assert!(err.to_string().contains("allow_insecure_http"), "{bad}: {err}");
+            assert!(
+                err.to_string().contains("allow_insecure_http"),
+                "{bad}: {err}"
+            );
             Config::builder()
                 .vault_url(bad)
                 .allow_insecure_http(true)

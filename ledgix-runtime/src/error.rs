@@ -173,7 +173,11 @@ impl Error {
                 format!(
                     "The tool was not run: the Ledgix Vault denied this call{rid}{code}. Reason: {}. \
                      Do not retry the same call; change the request or ask a human.",
-                    if d.reason.is_empty() { "no reason given" } else { &d.reason }
+                    if d.reason.is_empty() {
+                        "no reason given"
+                    } else {
+                        &d.reason
+                    }
                 )
             }
             Error::ReviewTimeout { .. } => format!(
@@ -241,7 +245,10 @@ mod tests {
         assert!(!err.is_denied());
         assert!(err.is_retryable());
         assert!(err.tool_message().contains("Retrying later may succeed"));
-        let err = Error::Http { status: 401, body: "no".into() };
+        let err = Error::Http {
+            status: 401,
+            body: "no".into(),
+        };
         assert!(err.to_string().contains("LEDGIX_VAULT_API_KEY"));
         assert!(!err.is_retryable());
     }

@@ -83,7 +83,9 @@ impl Jwk {
         if let Some(u) = &self.use_
             && u != "sig"
         {
-            return Err(JwkError(format!("JWK `{kid}`: use is `{u}`, expected `sig`")));
+            return Err(JwkError(format!(
+                "JWK `{kid}`: use is `{u}`, expected `sig`"
+            )));
         }
         let bytes = b64::decode(&self.x)
             .map_err(|e| JwkError(format!("JWK `{kid}`: `x` is not base64url: {e}")))?;
@@ -220,7 +222,10 @@ mod tests {
     #[test]
     fn refuses_malformed_keys_with_a_reason() {
         let cases = [
-            (r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"AAAA","kid":"k"}]}"#, "3 bytes"),
+            (
+                r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"AAAA","kid":"k"}]}"#,
+                "3 bytes",
+            ),
             (
                 r#"{"keys":[{"kty":"OKP","crv":"X25519","x":"A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg","kid":"k"}]}"#,
                 "crv",
@@ -233,14 +238,20 @@ mod tests {
                 r#"{"keys":[{"kty":"OKP","crv":"Ed25519","alg":"HS256","x":"A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg","kid":"k"}]}"#,
                 "alg",
             ),
-            (r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"!!","kid":"k"}]}"#, "base64url"),
+            (
+                r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"!!","kid":"k"}]}"#,
+                "base64url",
+            ),
             (
                 // the identity point: small order
                 r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","kid":"k"}]}"#,
                 "weak",
             ),
             (r#"{"keys":[]}"#, "no Ed25519 key"),
-            (r#"{"keys":[{"kty":"RSA","n":"x","e":"AQAB","kid":"r"}]}"#, "no Ed25519 key"),
+            (
+                r#"{"keys":[{"kty":"RSA","n":"x","e":"AQAB","kid":"r"}]}"#,
+                "no Ed25519 key",
+            ),
             (r#"{"nokeys":1}"#, "no `keys` array"),
             (r#"[1,2"#, "not valid JSON"),
         ];

@@ -29,7 +29,7 @@ pub mod token;
 
 pub use client::{LedgixClient, PendingApproval};
 pub use config::{Config, ConfigBuilder, ReviewMode, configure};
-pub use context::{current_clearance, current_token, propagate, with_client};
+pub use context::{current_claims, current_clearance, current_token, propagate, with_client};
 pub use error::{Denial, Error};
 pub use guard::ToolCall;
 pub use protocol::{
@@ -37,7 +37,7 @@ pub use protocol::{
     PolicyRegistration, PolicyRegistrationResponse,
 };
 pub use sleep::{Sleeper, TokioSleeper};
-pub use token::{TokenClaims, TokenVerifier, tool_args_hash};
+pub use token::{Audience, ReplayCache, TokenClaims, TokenSigner, TokenVerifier, tool_args_hash};
 
 /// Items the macros expand to. Not a public API: names here may change in any release.
 #[doc(hidden)]

@@ -276,9 +276,12 @@ impl ClearanceResponse {
     /// contradiction are [`Error::Protocol`] naming `what` (the endpoint).
     pub fn from_json(bytes: &[u8], what: &str) -> Result<Self, Error> {
         let resp: ClearanceResponse = serde_json::from_slice(bytes).map_err(|e| {
-            Error::Protocol(format!("{what}: the answer is not a clearance response: {e}"))
+            Error::Protocol(format!(
+                "{what}: the answer is not a clearance response: {e}"
+            ))
         })?;
-        resp.check().map_err(|e| Error::Protocol(format!("{what}: {e}")))?;
+        resp.check()
+            .map_err(|e| Error::Protocol(format!("{what}: {e}")))?;
         Ok(resp)
     }
 
@@ -442,17 +445,32 @@ mod tests {
     #[test]
     fn contradictions_are_protocol_errors() {
         for (json, needle) in [
-            (r#"{"status":"approved","request_id":"r"}"#, "without a token"),
-            (r#"{"status":"approved","token":"","request_id":"r"}"#, "without a token"),
+            (
+                r#"{"status":"approved","request_id":"r"}"#,
+                "without a token",
+            ),
+            (
+                r#"{"status":"approved","token":"","request_id":"r"}"#,
+                "without a token",
+            ),
             (
                 r#"{"status":"approved","token":"t","decision_status":"denied"}"#,
                 "decision_status `denied`",
             ),
-            (r#"{"status":"approved","token":"t","approved":false}"#, "approved: false"),
+            (
+                r#"{"status":"approved","token":"t","approved":false}"#,
+                "approved: false",
+            ),
             (r#"{"status":"denied","token":"t"}"#, "carries a token"),
-            (r#"{"status":"denied","decision_status":"approved"}"#, "approving"),
+            (
+                r#"{"status":"denied","decision_status":"approved"}"#,
+                "approving",
+            ),
             (r#"{"status":"pending_review"}"#, "without a request_id"),
-            (r#"{"status":"maybe","request_id":"r"}"#, "unknown variant `maybe`"),
+            (
+                r#"{"status":"maybe","request_id":"r"}"#,
+                "unknown variant `maybe`",
+            ),
             (r#"{"request_id":"r"}"#, "missing field `status`"),
             (r#"not json"#, "not a clearance response"),
         ] {

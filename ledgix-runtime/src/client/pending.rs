@@ -1,0 +1,124 @@
+//! [`PendingApproval`]: a request parked for human review in detach mode.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{BoundCall, LedgixClient};
+use crate::context::{self, ActiveClearance};
+use crate::error::Error;
+use crate::protocol::ClearanceResponse;
+
+/// A request waiting for a human reviewer ([`ReviewMode::Detach`](crate::ReviewMode::Detach)).
+///
+/// Keep it (or just its [`request_id`](Self::request_id)) and come back later: [`wait`](Self::wait)
+/// resumes polling, [`run`](Self::run) waits and then runs the tool body under the approved
+/// clearance, [`cancel`](Self::cancel) withdraws the request.
+#[derive(Clone)]
+pub struct PendingApproval {
+    client: LedgixClient,
+    initial: Arc<ClearanceResponse>,
+    call: Option<BoundCall>,
+}
+
+impl fmt::Debug for PendingApproval {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingApproval")
+            .field("request_id", &self.initial.request_id)
+            .field("tool", &self.call.as_ref().map(|c| c.tool.as_str()))
+            .finish_non_exhaustive()
+    }
+}
+
+impl PendingApproval {
+    pub(crate) fn new(
+        client: LedgixClient,
+        initial: ClearanceResponse,
+        call: Option<BoundCall>,
+    ) -> Self {
+        PendingApproval {
+            client,
+            initial: Arc::new(initial),
+            call,
+        }
+    }
+
+    /// Re-attaches to a request by id (e.g. one stored before a restart). Its token will be
+    /// verified but, with no arguments known, not bound; prefer keeping the `PendingApproval`.
+    pub fn resume(client: &LedgixClient, request_id: impl Into<String>) -> Result<Self, Error> {
+        let request_id = request_id.into();
+        let initial: ClearanceResponse = serde_json::from_value(serde_json::json!({
+            "status": "pending_review",
+            "request_id": request_id,
+            "requires_manual_review": true,
+        }))
+        .map_err(|e| Error::Protocol(e.to_string()))?;
+        Ok(PendingApproval::new(client.clone(), initial, None))
+    }
+
+    /// The Vault's id of the pending request.
+    pub fn request_id(&self) -> &str {
+        &self.initial.request_id
+    }
+
+    /// The tool the request is for, when known.
+    pub fn tool(&self) -> Option<&str> {
+        self.call.as_ref().map(|c| c.tool.as_str())
+    }
+
+    /// The Vault's answer that parked the request.
+    pub fn initial_response(&self) -> &ClearanceResponse {
+        &self.initial
+    }
+
+    /// Polls until a reviewer decides, for at most the configured `review_timeout`.
+    /// Approved: the answer, its token verified and bound to the original call. Denied:
+    /// [`Error::Denied`].
+    pub async fn wait(&self) -> Result<ClearanceResponse, Error> {
+        self.wait_timeout(self.client.config().review_timeout).await
+    }
+
+    /// [`wait`](Self::wait) with an explicit timeout.
+    pub async fn wait_timeout(&self, timeout: Duration) -> Result<ClearanceResponse, Error> {
+        Ok(self.clear(timeout).await?.0)
+    }
+
+    async fn clear(
+        &self,
+        timeout: Duration,
+    ) -> Result<(ClearanceResponse, crate::token::TokenClaims), Error> {
+        let response = self
+            .client
+            .poll_until_decided(self.request_id(), timeout, None)
+            .await?;
+        let claims = self
+            .client
+            .verify_response(&response, self.call.as_ref())
+            .await?;
+        Ok((response, claims))
+    }
+
+    /// Waits for the decision, then runs `body` under the approved clearance (as a guarded
+    /// call would have). Denied, timed out or unverifiable: `body` never runs.
+    pub async fn run<F, T, E>(self, body: F) -> Result<T, E>
+    where
+        F: Future<Output = Result<T, E>>,
+        E: From<Error>,
+    {
+        let timeout = self.client.config().review_timeout;
+        let (response, claims) = self.clear(timeout).await.map_err(E::from)?;
+        let active = ActiveClearance {
+            response: Arc::new(response),
+            claims: Arc::new(claims),
+        };
+        context::run_cleared(active, body).await
+    }
+
+    /// Withdraws the request: posts a denial (`cancelled by agent`) to the review endpoint.
+    pub async fn cancel(&self) -> Result<(), Error> {
+        self.client
+            .submit_review_decision(self.request_id(), false, "cancelled by agent")
+            .await
+    }
+}

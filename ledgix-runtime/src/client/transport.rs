@@ -1,0 +1,267 @@
+//! One HTTP exchange with retries: transport errors, timeouts and 500/502/503/504 are retried
+//! up to `max_retries` with full-jitter exponential backoff; 429 waits `Retry-After` without
+//! using up retries, until more than [`MAX_CONSECUTIVE_429`] come in a row.
+
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+
+use crate::config::Config;
+use crate::error::Error;
+
+/// Cap of one backoff step.
+pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// Cap of a `Retry-After` wait.
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// More 429 answers in a row than this is [`Error::QueueSaturated`].
+pub(crate) const MAX_CONSECUTIVE_429: u32 = 10;
+/// Error bodies are cut to this many bytes.
+const MAX_ERROR_BODY: usize = 1024;
+
+/// A whole answer, body read.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+}
+
+impl Answer {
+    /// The body of a 2xx answer; anything else is [`Error::Http`].
+    pub(crate) fn into_success(self) -> Result<Bytes, Error> {
+        if (200..300).contains(&self.status) {
+            Ok(self.body)
+        } else {
+            Err(http_error(self.status, &self.body))
+        }
+    }
+
+    /// The `Retry-After` of this answer, capped.
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
+        parse_retry_after(&self.headers, SystemTime::now())
+    }
+}
+
+/// `Error::Http` with the body cut to 1 KiB.
+pub(crate) fn http_error(status: u16, body: &[u8]) -> Error {
+    let cut = &body[..body.len().min(MAX_ERROR_BODY)];
+    let mut text = String::from_utf8_lossy(cut).into_owned();
+    if body.len() > MAX_ERROR_BODY {
+        text.push('…');
+    }
+    Error::Http { status, body: text }
+}
+
+fn is_retryable_status(status: u16) -> bool {
+    matches!(status, 500 | 502 | 503 | 504)
+}
+
+/// Sends the request `build` makes (called again for each attempt, so a body must be cheap to
+/// clone) and reads the answer, applying the retry rules of the protocol.
+pub(crate) async fn send_with_retry(
+    config: &Config,
+    limiter: &tokio::sync::Semaphore,
+    what: &str,
+    build: impl Fn() -> reqwest::RequestBuilder,
+) -> Result<Answer, Error> {
+    let mut attempt: u32 = 0;
+    let mut consecutive_429: u32 = 0;
+    let mut last_retry_after: Option<Duration> = None;
+    loop {
+        let outcome = {
+            // A closed semaphore cannot happen (it is never closed); treat it as no limit.
+            let _slot = limiter.acquire().await.ok();
+            match build().send().await {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let headers = resp.headers().clone();
+                    resp.bytes().await.map(|body| Answer {
+                        status,
+                        headers,
+                        body,
+                    })
+                }
+                Err(e) => Err(e),
+            }
+        };
+        let answer = match outcome {
+            Ok(a) => a,
+            Err(e) => {
+                if attempt < config.max_retries {
+                    tracing::debug!(what, attempt, error = %e, "Vault transport error; retrying");
+                    config.sleeper.sleep(backoff(config, attempt)).await;
+                    attempt += 1;
+                    continue;
+                }
+                return Err(Error::Connection(format!(
+                    "{what}: {} (after {} attempt{})",
+                    describe_transport_error(&e),
+                    attempt + 1,
+                    if attempt == 0 { "" } else { "s" }
+                )));
+            }
+        };
+        if answer.status == 429 {
+            consecutive_429 += 1;
+            if consecutive_429 > MAX_CONSECUTIVE_429 {
+                return Err(Error::QueueSaturated {
+                    attempts: consecutive_429,
+                    last_retry_after,
+                });
+            }
+            let wait = match answer.retry_after() {
+                Some(d) => {
+                    last_retry_after = Some(d);
+                    d
+                }
+                None => backoff(config, attempt),
+            };
+            tracing::debug!(
+                what,
+                consecutive_429,
+                wait_ms = wait.as_millis() as u64,
+                "Vault answered 429"
+            );
+            config.sleeper.sleep(wait).await;
+            continue;
+        }
+        consecutive_429 = 0;
+        if is_retryable_status(answer.status) && attempt < config.max_retries {
+            tracing::debug!(
+                what,
+                attempt,
+                status = answer.status,
+                "Vault answered 5xx; retrying"
+            );
+            config.sleeper.sleep(backoff(config, attempt)).await;
+            attempt += 1;
+            continue;
+        }
+        return Ok(answer);
+    }
+}
+
+/// Full jitter: uniform in `[0, min(30 s, base · 2^attempt)]`.
+pub(crate) fn backoff(config: &Config, attempt: u32) -> Duration {
+    let ceiling = backoff_ceiling(config.retry_base_delay, attempt);
+    if ceiling.is_zero() {
+        return Duration::ZERO;
+    }
+    Duration::from_secs_f64(rand::random_range(0.0..=ceiling.as_secs_f64()))
+}
+
+/// `min(30 s, base · 2^attempt)` without overflow.
+pub(crate) fn backoff_ceiling(base: Duration, attempt: u32) -> Duration {
+    let factor = 2u32.checked_pow(attempt).unwrap_or(u32::MAX);
+    base.checked_mul(factor)
+        .unwrap_or(MAX_BACKOFF)
+        .min(MAX_BACKOFF)
+}
+
+/// `Retry-After` as delay-seconds or an HTTP-date, capped at 60 s; `None` when absent or
+/// unreadable (the caller falls back to backoff).
+pub(crate) fn parse_retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let raw = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    let wait = if let Ok(secs) = raw.parse::<u64>() {
+        Duration::from_secs(secs)
+    } else if let Ok(secs) = raw.parse::<f64>() {
+        if !secs.is_finite() || secs < 0.0 {
+            return None;
+        }
+        Duration::try_from_secs_f64(secs).ok()?
+    } else {
+        let at = httpdate::parse_http_date(raw).ok()?;
+        at.duration_since(now).unwrap_or(Duration::ZERO)
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
+}
+
+fn describe_transport_error(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_body() || e.is_decode() {
+        "the answer was cut off"
+    } else {
+        "transport error"
+    };
+    // reqwest's Display carries the URL (never the API key, which travels in a header).
+    let mut msg = format!("{kind}: {e}");
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(v: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_str(v).unwrap());
+        h
+    }
+
+    #[test]
+    fn retry_after_seconds_date_and_caps() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(
+            parse_retry_after(&headers("3"), now),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            parse_retry_after(&headers("0.5"), now),
+            Some(Duration::from_millis(500))
+        );
+        assert_eq!(
+            parse_retry_after(&headers("3600"), now),
+            Some(MAX_RETRY_AFTER)
+        );
+        let in_5s = httpdate::fmt_http_date(now + Duration::from_secs(5));
+        assert_eq!(
+            parse_retry_after(&headers(&in_5s), now),
+            Some(Duration::from_secs(5))
+        );
+        let past = httpdate::fmt_http_date(now - Duration::from_secs(5));
+        assert_eq!(
+            parse_retry_after(&headers(&past), now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after(&headers("soon"), now), None);
+        assert_eq!(parse_retry_after(&headers("-1"), now), None);
+        assert_eq!(parse_retry_after(&HeaderMap::new(), now), None);
+    }
+
+    #[test]
+    fn backoff_doubles_and_caps_without_overflow() {
+        let base = Duration::from_millis(500);
+        assert_eq!(backoff_ceiling(base, 0), Duration::from_millis(500));
+        assert_eq!(backoff_ceiling(base, 1), Duration::from_secs(1));
+        assert_eq!(backoff_ceiling(base, 3), Duration::from_secs(4));
+        assert_eq!(backoff_ceiling(base, 10), MAX_BACKOFF);
+        assert_eq!(backoff_ceiling(base, 40), MAX_BACKOFF);
+        assert_eq!(backoff_ceiling(base, u32::MAX), MAX_BACKOFF);
+        let config = Config::builder().retry_base_delay(base).build().unwrap();
+        for attempt in 0..50 {
+            assert!(backoff(&config, attempt) <= backoff_ceiling(base, attempt));
+        }
+    }
+
+    #[test]
+    fn http_errors_cut_long_bodies() {
+        match http_error(500, &[b'x'; 5000]) {
+            Error::Http { status, body } => {
+                assert_eq!(status, 500);
+                assert!(body.chars().count() <= MAX_ERROR_BODY + 1);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,0 +1,304 @@
+//! A-JWTs: the Vault's Ed25519-signed clearance tokens, verified offline and bound to the exact
+//! tool call they clear.
+//!
+//! Verification (PROTOCOL.md, "The A-JWT") in the order it runs:
+//! 1. shape: a compact JWS of exactly three base64url segments (no padding);
+//! 2. header: `alg` exactly `EdDSA` (nothing else, ever), a non-empty `kid`, `typ` `JWT` if
+//!    present, no `crit`;
+//! 3. signature: `verify_strict` under the trusted key of that `kid` only (no fallback);
+//! 4. claims: `iss`, `aud` (string or array) contains the audience, `sub` = `clearance`,
+//!    `exp` not passed by more than [`LEEWAY`], `nbf`/`iat` not in the future beyond it,
+//!    `jti` present;
+//! 5. binding: `tool` = the requested tool and `tool_args_hash` = [`tool_args_hash`] of the
+//!    arguments sent;
+//! 6. replay: the `jti` was never accepted before ([`ReplayCache`]).
+//!
+//! The client runs these against the Vault's JWKS; [`TokenVerifier`] runs them offline, for a
+//! gateway that receives a token with a call. [`TokenSigner`] mints tokens as the Vault does
+//! (the mock Vault uses it).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::error::Error;
+use crate::jwk::KeySet;
+
+mod canonical;
+mod claims;
+mod jws;
+mod replay;
+mod signer;
+mod verifier;
+
+pub use claims::{Audience, TokenClaims};
+pub use replay::{DEFAULT_CAPACITY, ReplayCache};
+pub use signer::TokenSigner;
+pub use verifier::TokenVerifier;
+
+use jws::{fail, shown};
+
+/// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
+pub const LEEWAY: u64 = 30;
+
+/// The `sub` of every A-JWT.
+pub const SUBJECT: &str = "clearance";
+
+/// The `tool_args_hash` the Vault binds into an A-JWT: `"sha256:"` + lowercase hex SHA-256 of
+/// the canonical JSON of `tool_args`.
+///
+/// The canonical JSON is what the Vault (Python) computes,
+/// `json.dumps(tool_args, sort_keys=True, separators=(",", ":"))`, reproduced byte for byte:
+/// keys sorted by code point at every depth, no whitespace, non-ASCII escaped as `\uXXXX`
+/// (lowercase hex, surrogate pairs above U+FFFF), integers as integers and floats as Python's
+/// `repr` (`1.0`, `0.1`, `1e+16`, `1.5e-07`). The Vault hashes the arguments after parsing the
+/// JSON the SDK sent, so this is the hash of exactly the arguments sent. (`serde_json` holds
+/// integers beyond 64 bits as floats, sends them as floats and the Vault parses floats: the
+/// two sides still agree.) See [`canonical_json`].
+///
+/// ```
+/// use serde_json::json;
+///
+/// let args = json!({"reason": "duplicate_charge", "currency": "usd", "amount": 1000});
+/// assert_eq!(
+///     ledgix_runtime::tool_args_hash(args.as_object().unwrap()),
+///     "sha256:4f8c8b91570c32f3fa64837640b869fd27020591efec8409eddd0a12a4cd6930"
+/// );
+/// ```
+pub fn tool_args_hash(tool_args: &Map<String, Value>) -> String {
+    let digest = Sha256::digest(canonical::object_to_string(tool_args).as_bytes());
+    let mut out = String::with_capacity(7 + 64);
+    out.push_str("sha256:");
+    for byte in digest.iter() {
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0xf)]));
+    }
+    out
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// The canonical JSON [`tool_args_hash`] hashes: Python's
+/// `json.dumps(value, sort_keys=True, separators=(",", ":"))`, byte for byte.
+///
+/// ```
+/// use serde_json::json;
+///
+/// let text = ledgix_runtime::token::canonical_json(&json!({"b": 1.0, "a": "é", "c": 1e16}));
+/// assert_eq!(text, r#"{"a":"\u00e9","b":1.0,"c":1e+16}"#);
+/// ```
+pub fn canonical_json(value: &Value) -> String {
+    canonical::to_string(value)
+}
+
+/// Reads the `kid` of a compact JWS after checking its header (three segments, `alg` exactly
+/// `EdDSA`, `kid` present, `typ` `JWT` if present). Verifies nothing else.
+pub(crate) fn peek_kid(token: &str) -> Result<String, Error> {
+    let (header_b64, _, _) = jws::split(token)?;
+    jws::parse_header(header_b64)
+}
+
+/// What the claims must say.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Expectations<'a> {
+    pub(crate) issuer: &'a str,
+    pub(crate) audience: &'a str,
+}
+
+/// Verifies the signature (with the key of the token's `kid` in `keys`, nothing else) and the
+/// claims at `now`. Neither the replay cache nor the binding.
+pub(crate) fn verify_with_keys(
+    token: &str,
+    keys: &KeySet,
+    expect: Expectations<'_>,
+    now: SystemTime,
+) -> Result<TokenClaims, Error> {
+    let compact = jws::parse(token)?;
+    let key = keys.get(&compact.kid).ok_or_else(|| {
+        fail(format!(
+            "kid `{}` is not in the Vault's JWKS",
+            shown(&compact.kid)
+        ))
+    })?;
+    key.verify_strict(compact.signing_input.as_bytes(), &compact.signature)
+        .map_err(|_| {
+            fail(format!(
+                "signature does not verify under key `{}`",
+                shown(&compact.kid)
+            ))
+        })?;
+    let claims: TokenClaims = serde_json::from_slice(&compact.payload)
+        .map_err(|e| fail(format!("payload is not valid A-JWT claims: {e}")))?;
+    claims::check(&claims, expect, unix_seconds(now)?)?;
+    Ok(claims)
+}
+
+/// Checks that the token clears `tool` with exactly `tool_args`.
+pub(crate) fn check_binding(
+    claims: &TokenClaims,
+    tool: &str,
+    tool_args: &Map<String, Value>,
+) -> Result<(), Error> {
+    if claims.tool != tool {
+        return Err(fail(format!(
+            "token clears tool `{}`, the call is `{}`",
+            shown(&claims.tool),
+            shown(tool)
+        )));
+    }
+    let actual = tool_args_hash(tool_args);
+    if claims.tool_args_hash != actual {
+        return Err(if claims.tool_args_hash.is_empty() {
+            fail(format!(
+                "token has no `tool_args_hash` claim; the call's arguments hash to {actual}"
+            ))
+        } else {
+            fail(format!(
+                "tool_args_hash mismatch: token binds {}, the call's arguments hash to {actual}",
+                shown(&claims.tool_args_hash)
+            ))
+        });
+    }
+    Ok(())
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn unix_seconds(now: SystemTime) -> Result<u64, Error> {
+    now.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .map_err(|_| fail("the system clock is before 1970; cannot check token times"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::time::Duration;
+
+    const NOW: u64 = 1_800_000_000;
+
+    fn at(secs: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    fn args(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    fn claims(signer_args: &Map<String, Value>) -> TokenClaims {
+        TokenClaims {
+            iss: "alcv-vault".into(),
+            sub: SUBJECT.into(),
+            aud: Audience::Many(vec!["ledgix-sdk".into()]),
+            exp: NOW + 60,
+            iat: Some(NOW),
+            nbf: None,
+            jti: "req-1".into(),
+            tool: "stripe.refund.create".into(),
+            agent_id: "agent".into(),
+            session_id: "sess".into(),
+            policy_id: "pol".into(),
+            decision: "approved".into(),
+            tool_args_hash: tool_args_hash(signer_args),
+            extra: Map::new(),
+        }
+    }
+
+    const EXPECT: Expectations<'static> = Expectations {
+        issuer: "alcv-vault",
+        audience: "ledgix-sdk",
+    };
+
+    #[test]
+    fn signed_tokens_verify_and_bind() {
+        let signer = TokenSigner::from_seed("k1", [1; 32]);
+        let a = args(json!({"amount": 1000, "currency": "usd"}));
+        let token = signer.sign(&claims(&a));
+        assert_eq!(peek_kid(&token).unwrap(), "k1");
+        let got = verify_with_keys(&token, &signer.key_set(), EXPECT, at(NOW)).unwrap();
+        assert_eq!(got, claims(&a));
+        check_binding(&got, "stripe.refund.create", &a).unwrap();
+
+        let e = check_binding(&got, "other", &a).unwrap_err().to_string();
+        assert!(
+            e.contains("token clears tool `stripe.refund.create`, the call is `other`"),
+            "{e}"
+        );
+        let b = args(json!({"amount": 1001, "currency": "usd"}));
+        let e = check_binding(&got, "stripe.refund.create", &b)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(&format!(
+                "tool_args_hash mismatch: token binds {}, the call's arguments hash to {}",
+                tool_args_hash(&a),
+                tool_args_hash(&b)
+            )),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn only_the_key_of_the_kid_is_used() {
+        let signer = TokenSigner::from_seed("k1", [1; 32]);
+        let other = TokenSigner::from_seed("k2", [2; 32]);
+        let mut keys = other.key_set();
+        let token = signer.sign(&claims(&Map::new()));
+        let e = verify_with_keys(&token, &keys, EXPECT, at(NOW)).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("kid `k1` is not in the Vault's JWKS"),
+            "{e}"
+        );
+        // The right kid with another key's bytes: refused, no fallback to k2's key.
+        keys.insert("k1", other.verifying_key()).unwrap();
+        let e = verify_with_keys(&token, &keys, EXPECT, at(NOW)).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("signature does not verify under key `k1`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn errors_never_echo_the_token_or_signature() {
+        let signer = TokenSigner::from_seed("k1", [1; 32]);
+        let token = signer.sign(&claims(&Map::new()));
+        let sig = token.rsplit('.').next().unwrap_or_default().to_string();
+        let wrong_keys = TokenSigner::from_seed("k1", [3; 32]).key_set();
+        for e in [
+            verify_with_keys(&token, &wrong_keys, EXPECT, at(NOW)).unwrap_err(),
+            verify_with_keys(&token, &signer.key_set(), EXPECT, at(NOW + 10_000)).unwrap_err(),
+        ] {
+            let text = e.to_string();
+            assert!(!text.contains(&sig) && !text.contains(&token), "{text}");
+        }
+    }
+
+    #[test]
+    fn shared_types_are_send_and_sync() {
+        fn assert_bounds<T: Send + Sync + 'static>() {}
+        assert_bounds::<ReplayCache>();
+        assert_bounds::<TokenVerifier>();
+        assert_bounds::<TokenSigner>();
+        assert_bounds::<TokenClaims>();
+    }
+
+    #[test]
+    fn tool_args_hash_is_of_the_canonical_json() {
+        let a = args(json!({"reason": "duplicate_charge", "currency": "usd", "amount": 1000}));
+        assert_eq!(
+            tool_args_hash(&a),
+            "sha256:4f8c8b91570c32f3fa64837640b869fd27020591efec8409eddd0a12a4cd6930"
+        );
+        assert_eq!(
+            tool_args_hash(&Map::new()),
+            // sha256("{}")
+            "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+        );
+    }
+}
