@@ -6,9 +6,15 @@ use std::path::Path;
 
 #[test]
 fn ui() {
+    let env_manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/manifests/env.json");
+    // SAFETY: this binary has this one test, and it sets the variable before any thread
+    // (trybuild's cargo runs included) starts. The variable only matters to instrument!
+    // calls without a path literal, which only tests/ui/env/ has.
+    unsafe { std::env::set_var("LEDGIX_MANIFEST", &env_manifest) };
     let t = trybuild::TestCases::new();
     t.pass("tests/ui/pass/*.rs");
     t.compile_fail("tests/ui/fail/*.rs");
+    t.compile_fail("tests/ui/env/*.rs");
     if default_target_dir() {
         // Its manifest paths are relative to trybuild's project, `target/tests/trybuild/ledgix`.
         t.compile_fail("tests/ui/instrument/*.rs");

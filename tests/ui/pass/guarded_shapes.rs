@@ -53,6 +53,14 @@ async fn question_mark(a: u32, _ignored: String, _: u8) -> Result<u32, ledgix::E
 // a `use` in the body must not leak into the rest of the module
 struct TryFrom;
 
+// inner attributes and `mut` parameters
+#[ledgix::guarded]
+async fn inner_attribute(mut n: u32) -> Result<u32, ledgix::Error> {
+    #![allow(clippy::needless_late_init)]
+    n += 1;
+    Ok(n)
+}
+
 // references, impl Trait, generics, slices
 #[ledgix::guarded]
 async fn refs<'a, T: Serialize + Sync>(
@@ -117,6 +125,11 @@ impl Service {
     #[ledgix::guarded]
     async fn by_value(self, r#type: String) -> Result<String, ledgix::Error> {
         Ok(r#type)
+    }
+
+    #[ledgix::guarded]
+    async fn boxed_self(self: Box<Self>, n: u8) -> Result<u8, ledgix::Error> {
+        Ok(n)
     }
 
     #[ledgix::guarded]
@@ -227,6 +240,7 @@ fn main() {
     let _ = TryFrom;
     assert_send(create_payment(1.0, String::new(), String::new()));
     assert_send(question_mark(1, String::new(), 0));
+    assert_send(inner_attribute(1));
     assert_send(refs("x", &[1u8], 5u8, &1u8));
     assert_send(generic(1u8));
     assert_send(returns_impl(1));
@@ -247,7 +261,8 @@ fn main() {
 
 // Type-checked, never called: a `Service` needs a client.
 #[allow(dead_code)]
-fn service_futures_are_send(mut svc: Service) {
+fn service_futures_are_send(mut svc: Service, boxed: Box<Service>) {
+    assert_send(boxed.boxed_self(1));
     assert_send(svc.by_ref(1));
     assert_send(svc.by_mut(1));
     assert_send(svc.by_value(String::new()));
