@@ -7,7 +7,6 @@ use proc_macro2::Span;
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::spanned::Spanned;
 use syn::{Expr, Ident, LitStr, Path, Token};
 
 mod kw {
@@ -169,8 +168,8 @@ fn parse_string_value(input: ParseStream<'_>, key: &str, example: &str) -> syn::
     }
     // Consume the offending value so the error can point at all of it.
     let value = input.parse::<Expr>()?;
-    Err(syn::Error::new(
-        value.span(),
+    Err(syn::Error::new_spanned(
+        &value,
         format!("`{key}` takes a string literal: write `{example}`"),
     ))
 }

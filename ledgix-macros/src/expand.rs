@@ -63,6 +63,11 @@ impl GuardSpec {
         syn::Error::new(span, format!("{message}{}", self.note))
     }
 
+    /// An error covering all of `tokens` (from their first token to their last).
+    fn error_over(&self, tokens: &dyn ToTokens, message: impl std::fmt::Display) -> syn::Error {
+        syn::Error::new_spanned(tokens, format!("{message}{}", self.note))
+    }
+
     /// The crate path with every token located at `span` (resolution unchanged), so an error
     /// in a call through it is reported at `span`.
     fn krate_at(&self, span: Span) -> TokenStream {
@@ -234,8 +239,8 @@ fn future_shape(spec: &GuardSpec, sig: &Signature, block: &Block) -> syn::Result
         _ => return Err(not_async()),
     };
     if let Some(first) = before.first() {
-        return Err(spec.error(
-            first.span(),
+        return Err(spec.error_over(
+            first,
             "code before the returned future runs when the function is called, before the \
              Vault is asked: move it inside the `async move { .. }` block so that it runs only \
              once the call is approved",
@@ -339,7 +344,7 @@ fn sent_params(spec: &GuardSpec, sig: &Signature, shape: &Shape) -> syn::Result<
                 }
             }
             Pat::Wild(_) => {}
-            other if !spec.skip_all => errors.push(destructuring_error(spec, other.span())),
+            other if !spec.skip_all => errors.push(destructuring_error(spec, other)),
             _ => {}
         }
     }
@@ -390,9 +395,9 @@ fn sent_params(spec: &GuardSpec, sig: &Signature, shape: &Shape) -> syn::Result<
     }
 }
 
-fn destructuring_error(spec: &GuardSpec, span: Span) -> syn::Error {
-    spec.error(
-        span,
+fn destructuring_error(spec: &GuardSpec, pat: &Pat) -> syn::Error {
+    spec.error_over(
+        pat,
         format!(
             "{} sends each parameter to the Vault under its name, and this pattern has none: \
              bind it to a name (`point: Point`) and destructure it in the body, or leave every \
@@ -405,7 +410,7 @@ fn destructuring_error(spec: &GuardSpec, span: Span) -> syn::Error {
 /// `#[async_trait]` renames a destructured parameter to `__argN` and destructures it first
 /// thing in the async block: `let (a, b) = { let __arg1 = __arg1; __arg1 };`. Finds those
 /// patterns so they get the same error as in a plain `async fn`.
-fn async_trait_destructured(block: &Block) -> Vec<Span> {
+fn async_trait_destructured(block: &Block) -> Vec<&Pat> {
     block
         .stmts
         .iter()
@@ -420,7 +425,7 @@ fn async_trait_destructured(block: &Block) -> Vec<Span> {
             let renamed = matches!(inner.block.stmts.first(), Some(Stmt::Local(l))
                 if matches!(&l.pat, Pat::Ident(p) if p.ident.to_string().starts_with("__arg")));
             let destructures = !matches!(&local.pat, Pat::Ident(_) | Pat::Wild(_));
-            (renamed && destructures).then(|| local.pat.span())
+            (renamed && destructures).then_some(&local.pat)
         })
         .collect()
 }
