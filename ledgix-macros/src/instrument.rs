@@ -215,15 +215,15 @@ impl Walker<'_> {
         let Some(rule) = self.manifest.first_match(&name) else {
             return;
         };
-        if sig.asyncness.is_none() && self.manifest.names_exactly(&name).is_none() {
-            // A wildcard caught a synchronous helper: leave it alone.
-            return;
-        }
-        let rule = if sig.asyncness.is_none() {
-            // Named exactly: it must be guarded, and the expansion explains what is wrong.
-            self.manifest.names_exactly(&name).unwrap_or(rule)
-        } else {
+        // Why it is guarded: the first matching rule, or for a non-async function the rule
+        // that names it exactly (a wildcard alone leaves a synchronous helper alone).
+        let cause = if sig.asyncness.is_some() {
             rule
+        } else {
+            match self.manifest.names_exactly(&name) {
+                Some(exact) => exact,
+                None => return,
+            }
         };
         let spec = GuardSpec {
             krate: self.krate.clone(),
@@ -249,7 +249,7 @@ impl Walker<'_> {
             note: format!(
                 " (`{name}` matches rule enforce[{}] {:?} of {}; mark it `#[ledgix(skip)]` to \
                  leave it unguarded)",
-                rule.index, rule.tool, self.file
+                cause.index, cause.tool, self.file
             ),
         };
         match guard_block(&spec, sig, block) {
@@ -378,6 +378,20 @@ mod tests {
             "{errors:?}"
         );
         assert!(errors[0].contains("#[ledgix(skip)]"), "{errors:?}");
+    }
+
+    #[test]
+    fn a_sync_function_named_exactly_that_returns_a_boxed_future_is_guarded() {
+        let (out, errors) = walk(
+            ALL,
+            quote! {
+                fn exact_sync() -> Pin<Box<dyn Future<Output = Result<(), E>> + Send>> {
+                    Box::pin(async move { Ok(()) })
+                }
+            },
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(out.contains("ToolCall :: new (\"exact_sync\")"), "{out}");
     }
 
     #[test]
