@@ -7,7 +7,7 @@
 //! in a task-local ([`current_token()`]) while it runs.
 //!
 //! This crate re-exports [`ledgix_runtime`] and [`ledgix_macros`]; the `mock` feature adds
-//! [`mock`], a stateful fake Vault on loopback.
+//! `mock`, a stateful fake Vault on loopback.
 #![forbid(unsafe_code)]
 
 pub use ledgix_macros::{guarded, instrument};

@@ -5,7 +5,7 @@
 //! the wire types ([`protocol`]), A-JWT verification with argument binding ([`token`]),
 //! the task-local clearance ([`current_token`]), the imperative guard both macros expand to
 //! ([`ToolCall`]), offline ledger verification ([`ledger`]) and, behind the `mock` feature,
-//! a stateful fake Vault on loopback ([`mock`]).
+//! a stateful fake Vault on loopback (`mock`).
 //!
 //! Most users depend on the `ledgix` facade crate, which re-exports this crate and adds the
 //! `#[guarded]` and `instrument!` macros.

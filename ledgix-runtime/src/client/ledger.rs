@@ -1,1 +1,185 @@
-//! Ledger endpoints of the client (fetching and verifying proof bundles). Filled by the ledger work.
+//! Ledger endpoints of the client: fetching entries, checkpoints, proofs and proof bundles,
+//! and verifying them offline (see [`crate::ledger`]) against the keys the client trusts —
+//! the keys pinned in [`Config`](crate::Config), else the JWKS of the configured Vault.
+//! Keys a bundle embeds are never trusted on their own.
+
+use std::time::{Duration, Instant};
+
+use super::LedgixClient;
+use crate::error::Error;
+use crate::ledger::{
+    self, BundleVerification, CheckpointPage, ConsistencyProof, InclusionProof, LedgerCheckpoint,
+    LedgerEntry, LedgerError, LedgerPage, LedgerVerification, ProofBundle, TrustedKeys,
+};
+
+/// The most entries or checkpoints the Vault returns in one answer.
+const MAX_LEDGER_PAGE: u32 = 500;
+
+/// HTTP status the Vault answers while a decision is not sealed into the tree yet.
+const NOT_SEALED: u16 = 409;
+
+impl LedgixClient {
+    /// `GET /ledger?limit=N`: the tenant's most recent ledger entries (`limit` clamped to
+    /// 1..=500).
+    pub async fn fetch_ledger(&self, limit: u32) -> Result<Vec<LedgerEntry>, Error> {
+        let page: LedgerPage = self
+            .get_json("/ledger", &[("limit", clamp(limit))], "GET /ledger")
+            .await?;
+        Ok(page.entries)
+    }
+
+    /// `GET /ledger/checkpoints?limit=N`: the most recent signed checkpoints (`limit`
+    /// clamped to 1..=500).
+    pub async fn fetch_ledger_checkpoints(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<LedgerCheckpoint>, Error> {
+        let page: CheckpointPage = self
+            .get_json(
+                "/ledger/checkpoints",
+                &[("limit", clamp(limit))],
+                "GET /ledger/checkpoints",
+            )
+            .await?;
+        Ok(page.checkpoints)
+    }
+
+    /// `GET /ledger/proof/inclusion?request_id=..`: the inclusion proof of a decision. Not
+    /// sealed yet: `Error::Ledger(LedgerError::NotSealed { .. })`.
+    pub async fn fetch_inclusion_proof(&self, request_id: &str) -> Result<InclusionProof, Error> {
+        self.get_sealed(
+            "/ledger/proof/inclusion",
+            request_id,
+            "GET /ledger/proof/inclusion",
+        )
+        .await
+    }
+
+    /// `GET /ledger/proof/consistency?from=..&to=..`: the consistency proof between two
+    /// checkpoints, by id.
+    pub async fn fetch_consistency_proof(
+        &self,
+        from_checkpoint_id: u64,
+        to_checkpoint_id: u64,
+    ) -> Result<ConsistencyProof, Error> {
+        self.get_json(
+            "/ledger/proof/consistency",
+            &[
+                ("from", from_checkpoint_id.to_string()),
+                ("to", to_checkpoint_id.to_string()),
+            ],
+            "GET /ledger/proof/consistency",
+        )
+        .await
+    }
+
+    /// `GET /ledger/proof/bundle?request_id=..`: everything needed to check one decision
+    /// offline. A decision the sealer has not appended yet (HTTP 409) is
+    /// `Error::Ledger(LedgerError::NotSealed { .. })`, not a verification failure; see
+    /// [`wait_for_ledger_proof_bundle`](Self::wait_for_ledger_proof_bundle).
+    pub async fn fetch_ledger_proof_bundle(&self, request_id: &str) -> Result<ProofBundle, Error> {
+        self.get_sealed(
+            "/ledger/proof/bundle",
+            request_id,
+            "GET /ledger/proof/bundle",
+        )
+        .await
+    }
+
+    /// [`fetch_ledger_proof_bundle`](Self::fetch_ledger_proof_bundle), asking again every
+    /// `review_poll_interval` (through the configured sleeper) while the decision is not
+    /// sealed; after `timeout` the `NotSealed` error is returned.
+    pub async fn wait_for_ledger_proof_bundle(
+        &self,
+        request_id: &str,
+        timeout: Duration,
+    ) -> Result<ProofBundle, Error> {
+        let config = self.config();
+        let started = Instant::now();
+        let mut slept = Duration::ZERO;
+        loop {
+            match self.fetch_ledger_proof_bundle(request_id).await {
+                Err(Error::Ledger(LedgerError::NotSealed { .. })) => {
+                    // Time counts as slept (an injected sleeper makes it deterministic) and
+                    // as elapsed on the clock (slow answers count too).
+                    let spent = slept.max(started.elapsed());
+                    let Some(left) = timeout.checked_sub(spent).filter(|d| !d.is_zero()) else {
+                        return Err(not_sealed(request_id));
+                    };
+                    let wait = config.review_poll_interval.min(left);
+                    config.sleeper.sleep(wait).await;
+                    slept += wait;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Verifies a proof bundle offline ([`ledger::verify_proof_bundle`]) against the keys
+    /// this client trusts. When the keys come from the Vault's JWKS and the bundle is signed
+    /// by a key id the cached JWKS lacks, the JWKS is fetched again once (key rotation).
+    pub async fn verify_ledger_proof_bundle(
+        &self,
+        bundle: &ProofBundle,
+    ) -> Result<BundleVerification, Error> {
+        let keys = self.ledger_keys(None).await?;
+        match ledger::verify_proof_bundle(bundle, &keys) {
+            Err(LedgerError::UntrustedKey { kid, .. }) if self.inner.pinned_keys.is_none() => {
+                let keys = self.ledger_keys(Some(&kid)).await?;
+                Ok(ledger::verify_proof_bundle(bundle, &keys)?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// Fetches the most recent entries and checkpoints (500 of each) and verifies them
+    /// offline ([`ledger::verify_ledger`]) against the keys this client trusts. What the
+    /// lists did not cover (a chain starting mid-way, roots whose leaves were not all
+    /// fetched) is reported in the [`LedgerVerification`].
+    pub async fn verify_ledger(&self) -> Result<LedgerVerification, Error> {
+        let entries = self.fetch_ledger(MAX_LEDGER_PAGE).await?;
+        let checkpoints = self.fetch_ledger_checkpoints(MAX_LEDGER_PAGE).await?;
+        let keys = self.ledger_keys(None).await?;
+        Ok(ledger::verify_ledger(&entries, &checkpoints, &keys)?)
+    }
+
+    /// The trusted keys, refetching the JWKS when `kid` names a key it lacks.
+    async fn ledger_keys(&self, kid: Option<&str>) -> Result<TrustedKeys, Error> {
+        let keys = match kid {
+            None => self.verification_keys().await?,
+            Some(kid) => self.keys_for(Some(kid)).await?,
+        };
+        Ok(TrustedKeys::from_key_set((*keys).clone()))
+    }
+
+    /// GET a proof for `request_id`; 409 means not sealed yet.
+    async fn get_sealed<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        request_id: &str,
+        what: &str,
+    ) -> Result<T, Error> {
+        if request_id.is_empty() {
+            return Err(Error::Protocol(format!("{what}: empty request_id")));
+        }
+        let segments: Vec<&str> = path.split('/').collect();
+        let answer = self
+            .get(&segments, &[("request_id", request_id.to_owned())], what)
+            .await?;
+        if answer.status == NOT_SEALED {
+            return Err(not_sealed(request_id));
+        }
+        let body = answer.into_success()?;
+        serde_json::from_slice(&body).map_err(|e| Error::Protocol(format!("{what}: {e}")))
+    }
+}
+
+fn not_sealed(request_id: &str) -> Error {
+    Error::Ledger(LedgerError::NotSealed {
+        request_id: request_id.to_owned(),
+    })
+}
+
+fn clamp(limit: u32) -> String {
+    limit.clamp(1, MAX_LEDGER_PAGE).to_string()
+}
