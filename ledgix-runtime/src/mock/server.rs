@@ -1,0 +1,610 @@
+//! The HTTP face of the mock Vault (axum): routes, the API-key check, request recording,
+//! Idempotency-Key replay, and fault injection.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::conn::ConnKill;
+use super::engine::{self, ReviewError, Vault};
+use super::faults::{FaultKind, FaultTarget, lock};
+use super::ledger::ProofError;
+use super::state::{KeyReused, RecordedRequest, StoredAnswer};
+use crate::ledger::LedgerError;
+use crate::protocol::{ClearanceRequest, PolicyRegistration, ReviewDecision};
+
+/// Bodies above this size are refused (413).
+const MAX_BODY: usize = 4 * 1024 * 1024;
+/// The only path served without an API key.
+const JWKS_PATH: &str = "/.well-known/jwks.json";
+/// Headers whose values never appear in recordings.
+const SECRET_HEADERS: [&str; 2] = ["x-vault-api-key", "authorization"];
+/// Default `limit` of `/ledger` and `/ledger/checkpoints` (those of the official SDKs).
+const DEFAULT_ENTRY_LIMIT: usize = 100;
+const DEFAULT_CHECKPOINT_LIMIT: usize = 24;
+
+type Shared = State<Arc<Vault>>;
+
+/// Every route of the Vault protocol, behind recording and the API-key check.
+pub(crate) fn router(vault: Arc<Vault>) -> Router {
+    Router::new()
+        .route("/request-clearance", post(request_clearance))
+        .route("/clearance-status/{request_id}", get(clearance_status))
+        .route("/reviews/{request_id}/decision", post(review_decision))
+        .route(JWKS_PATH, get(jwks))
+        .route("/ledger", get(ledger_entries))
+        .route("/ledger/checkpoints", get(ledger_checkpoints))
+        .route("/ledger/proof/inclusion", get(inclusion_proof))
+        .route("/ledger/proof/consistency", get(consistency_proof))
+        .route("/ledger/proof/bundle", get(proof_bundle))
+        .route("/register-policy", post(register_policy))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            vault.clone(),
+            record_and_authenticate,
+        ))
+        .with_state(vault)
+}
+
+// ------------------------------------------------------------------ plumbing
+
+/// A JSON answer.
+fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => (
+            status,
+            [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            bytes,
+        )
+            .into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// `{"detail": …}`, the Vault's error shape.
+fn error(status: StatusCode, detail: impl Into<String>) -> Response {
+    json_response(status, &json!({ "detail": detail.into() }))
+}
+
+fn stored(status: StatusCode, body: &impl Serialize) -> StoredAnswer {
+    StoredAnswer {
+        status: status.as_u16(),
+        body: Bytes::from(serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec())),
+    }
+}
+
+fn stored_error(status: StatusCode, detail: impl Into<String>) -> StoredAnswer {
+    stored(status, &json!({ "detail": detail.into() }))
+}
+
+/// An error answer (`{"detail": …}`); handlers return it with `?`.
+#[derive(Debug)]
+struct Reject(StatusCode, String);
+
+impl Reject {
+    fn unprocessable(detail: impl Into<String>) -> Reject {
+        Reject(StatusCode::UNPROCESSABLE_ENTITY, detail.into())
+    }
+}
+
+impl IntoResponse for Reject {
+    fn into_response(self) -> Response {
+        error(self.0, self.1)
+    }
+}
+
+impl From<ProofError> for Reject {
+    fn from(e: ProofError) -> Reject {
+        let status = match e {
+            ProofError::UnknownRequest(_) | ProofError::UnknownCheckpoint(_) => {
+                StatusCode::NOT_FOUND
+            }
+            ProofError::NotSealed(_) => StatusCode::CONFLICT,
+            ProofError::BadRange { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        Reject(status, e.to_string())
+    }
+}
+
+impl From<LedgerError> for Reject {
+    /// 500: the decision could not be recorded, so none was made.
+    fn from(e: LedgerError) -> Reject {
+        Reject(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the decision could not be written to the ledger: {e}"),
+        )
+    }
+}
+
+/// Handlers answer either way.
+type Answer = Result<Response, Reject>;
+
+impl IntoResponse for StoredAnswer {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (
+            status,
+            [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            self.body,
+        )
+            .into_response()
+    }
+}
+
+/// Records the request (secrets redacted), then refuses it with 401 when an API key is
+/// configured and this one does not carry it.
+async fn record_and_authenticate(State(vault): Shared, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body unreadable or larger than {MAX_BODY} bytes"),
+        );
+    };
+    let recorded = record(&parts.method, &parts.uri, &parts.headers, &bytes);
+    lock(&vault.requests).push(recorded);
+    if parts.uri.path() != JWKS_PATH && !api_key_ok(vault.api_key.as_deref(), &parts.headers) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "missing or invalid X-Vault-API-Key",
+        );
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+fn record(
+    method: &axum::http::Method,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> RecordedRequest {
+    let mut recorded: BTreeMap<String, String> = BTreeMap::new();
+    for (name, value) in headers {
+        let name = name.as_str();
+        let value = if SECRET_HEADERS.contains(&name) {
+            "***".to_string()
+        } else {
+            String::from_utf8_lossy(value.as_bytes()).into_owned()
+        };
+        recorded
+            .entry(name.to_string())
+            .and_modify(|v| {
+                v.push_str(", ");
+                v.push_str(&value);
+            })
+            .or_insert(value);
+    }
+    let body = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
+    };
+    RecordedRequest {
+        method: method.as_str().to_string(),
+        path: uri
+            .path_and_query()
+            .map_or_else(|| uri.path().to_string(), |pq| pq.as_str().to_string()),
+        headers: recorded,
+        body,
+    }
+}
+
+/// True when no key is configured, or the request carries exactly it (compared in constant
+/// time).
+fn api_key_ok(expected: Option<&str>, headers: &HeaderMap) -> bool {
+    let Some(expected) = expected else {
+        return true;
+    };
+    let Some(given) = headers.get("x-vault-api-key") else {
+        return false;
+    };
+    let (a, b) = (expected.as_bytes(), given.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Answers from the slot of the request's Idempotency-Key when it has one (computing it with
+/// `answer` the first time; an `Err` answer is sent but not stored, so a retry under the same
+/// key tries again); 422 when the key came before with another body.
+async fn idempotent<F, Fut>(
+    vault: &Vault,
+    path: &str,
+    headers: &HeaderMap,
+    body: &Value,
+    answer: F,
+) -> Answer
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<StoredAnswer, Reject>>,
+{
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|k| k.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty());
+    let Some(key) = key else {
+        return Ok(answer().await?.into_response());
+    };
+    let slot = vault
+        .idempotency
+        .slot(path, key, body)
+        .map_err(|KeyReused| {
+            Reject::unprocessable(format!(
+                "Idempotency-Key `{key}` was already used with a different request body"
+            ))
+        })?;
+    Ok(slot
+        .answer
+        .get_or_try_init(answer)
+        .await?
+        .clone()
+        .into_response())
+}
+
+/// Parses a JSON body.
+fn json_body(bytes: &[u8]) -> Result<Value, Reject> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| Reject::unprocessable(format!("the body is not JSON: {e}")))
+}
+
+/// Checks and reads a clearance request: `tool_name` a non-empty string, `tool_args` an
+/// object, `agent_id` a string.
+fn clearance_request(body: &Value) -> Result<ClearanceRequest, Reject> {
+    if !body.is_object() {
+        return Err(Reject::unprocessable("the body must be a JSON object"));
+    }
+    if body
+        .get("tool_name")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
+        return Err(Reject::unprocessable(
+            "`tool_name` is required and must be a non-empty string",
+        ));
+    }
+    if !body.get("tool_args").is_some_and(Value::is_object) {
+        return Err(Reject::unprocessable(
+            "`tool_args` is required and must be an object",
+        ));
+    }
+    if !body.get("agent_id").is_some_and(Value::is_string) {
+        return Err(Reject::unprocessable(
+            "`agent_id` is required and must be a string",
+        ));
+    }
+    serde_json::from_value(body.clone())
+        .map_err(|e| Reject::unprocessable(format!("not a clearance request: {e}")))
+}
+
+// ------------------------------------------------------------------ faults
+
+/// What a fault does to the request in hand.
+enum FaultAction {
+    /// Answer this instead.
+    Respond(Response),
+    /// Handle the request normally.
+    Proceed,
+    /// Answer a forged clearance response for the request.
+    Forge(FaultKind),
+}
+
+/// Applies the transport-level part of the next fault for `target`.
+async fn apply_fault(vault: &Vault, target: FaultTarget, kill: &ConnKill) -> FaultAction {
+    let Some(kind) = vault.faults.take(target) else {
+        return FaultAction::Proceed;
+    };
+    match kind {
+        FaultKind::Status(code) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            FaultAction::Respond(error(status, format!("mock Vault fault: HTTP {code}")))
+        }
+        FaultKind::RetryAfter(secs) => {
+            let mut response = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "mock Vault fault: the clearance queue is full",
+            );
+            if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
+                response.headers_mut().insert(RETRY_AFTER, value);
+            }
+            FaultAction::Respond(response)
+        }
+        FaultKind::Delay(delay) => {
+            tokio::time::sleep(delay).await;
+            FaultAction::Proceed
+        }
+        FaultKind::MalformedBody => FaultAction::Respond(
+            (
+                StatusCode::OK,
+                [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+                r#"{"status": "approved", "token": "eyJhbGciOiJFZERTQSJ9.trunc"#,
+            )
+                .into_response(),
+        ),
+        FaultKind::DropConnection => {
+            kill.cut();
+            // Never sent: the connection fails before hyper writes a byte.
+            FaultAction::Respond(StatusCode::INTERNAL_SERVER_ERROR.into_response())
+        }
+        forged => FaultAction::Forge(forged),
+    }
+}
+
+/// A clearance answer shaped by a forging fault, for a request the mock did not decide.
+fn forged_answer(
+    vault: &Vault,
+    kind: &FaultKind,
+    request_id: &str,
+    request: &ClearanceRequest,
+) -> Response {
+    let token = match kind {
+        FaultKind::ApproveWithoutToken | FaultKind::UnknownStatus(_) => None,
+        FaultKind::TokenForTool(tool) => Some(vault.tokens.mint_bound(
+            request,
+            tool,
+            &request.tool_args,
+            false,
+        )),
+        FaultKind::TokenForArgs(args) => Some(vault.tokens.mint_bound(
+            request,
+            &request.tool_name,
+            &engine::as_args(args),
+            false,
+        )),
+        FaultKind::WrongSigningKey => Some(vault.tokens.mint_bound(
+            request,
+            &request.tool_name,
+            &request.tool_args,
+            true,
+        )),
+        _ => None,
+    };
+    let answer = engine::faulty_approval(request_id, request, token);
+    let mut value = serde_json::to_value(&answer).unwrap_or(Value::Null);
+    if let (FaultKind::UnknownStatus(status), Value::Object(map)) = (kind, &mut value) {
+        map.insert("status".into(), Value::String(status.clone()));
+        map.insert("reason".into(), json!("mock Vault fault: unknown status"));
+    }
+    json_response(StatusCode::OK, &value)
+}
+
+// ------------------------------------------------------------------ clearance
+
+async fn request_clearance(
+    State(vault): Shared,
+    ConnectInfo(kill): ConnectInfo<ConnKill>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    let forge = match apply_fault(&vault, FaultTarget::Clearance, &kill).await {
+        FaultAction::Respond(response) => return Ok(response),
+        FaultAction::Proceed => None,
+        FaultAction::Forge(kind) => Some(kind),
+    };
+    let value = json_body(&body)?;
+    let request = clearance_request(&value)?;
+    if let Some(kind) = forge {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        return Ok(forged_answer(&vault, &kind, &request_id, &request));
+    }
+    let vault_ref = &vault;
+    let decide = || async move { Ok(stored(StatusCode::OK, &vault_ref.submit(request)?)) };
+    idempotent(&vault, "/request-clearance", &headers, &value, decide).await
+}
+
+async fn clearance_status(
+    State(vault): Shared,
+    ConnectInfo(kill): ConnectInfo<ConnKill>,
+    Path(request_id): Path<String>,
+) -> Answer {
+    let unknown = || {
+        Reject(
+            StatusCode::NOT_FOUND,
+            format!("no clearance request has id `{request_id}`"),
+        )
+    };
+    match apply_fault(&vault, FaultTarget::StatusPoll, &kill).await {
+        FaultAction::Respond(response) => Ok(response),
+        FaultAction::Forge(kind) => {
+            let request = vault.request_of(&request_id).await.ok_or_else(unknown)?;
+            Ok(forged_answer(&vault, &kind, &request_id, &request))
+        }
+        FaultAction::Proceed => {
+            let answer = vault.poll(&request_id).await?.ok_or_else(unknown)?;
+            Ok(json_response(StatusCode::OK, &answer))
+        }
+    }
+}
+
+async fn review_decision(
+    State(vault): Shared,
+    Path(request_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    let value = json_body(&body)?;
+    let decision: ReviewDecision = serde_json::from_value(value.clone()).map_err(|e| {
+        Reject::unprocessable(format!(
+            "expected {{\"approved\": bool, \"review_reason\": string}}: {e}"
+        ))
+    })?;
+    let path = format!("/reviews/{request_id}/decision");
+    let vault_ref = &vault;
+    let decide = || async move {
+        let outcome = vault_ref
+            .review(&request_id, decision.approved, &decision.review_reason)
+            .await;
+        match outcome {
+            Ok(_) => Ok(stored(StatusCode::OK, &json!({}))),
+            Err(e @ ReviewError::Unknown(_)) => {
+                Ok(stored_error(StatusCode::NOT_FOUND, e.to_string()))
+            }
+            Err(e @ ReviewError::NotPending { .. }) => {
+                Ok(stored_error(StatusCode::CONFLICT, e.to_string()))
+            }
+            Err(e) => Err(Reject(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
+        }
+    };
+    idempotent(&vault, &path, &headers, &value, decide).await
+}
+
+async fn register_policy(State(vault): Shared, headers: HeaderMap, body: Bytes) -> Answer {
+    let value = json_body(&body)?;
+    let policy: PolicyRegistration = serde_json::from_value(value.clone())
+        .map_err(|e| Reject::unprocessable(format!("not a policy registration: {e}")))?;
+    let register = || async move {
+        Ok(stored(
+            StatusCode::OK,
+            &json!({
+                "policy_id": policy.policy_id,
+                "status": "registered",
+                "message": "registered with the mock Vault (its rules decide, not this policy)",
+            }),
+        ))
+    };
+    idempotent(&vault, "/register-policy", &headers, &value, register).await
+}
+
+// ------------------------------------------------------------------ keys and ledger
+
+async fn jwks(State(vault): Shared) -> Response {
+    (
+        StatusCode::OK,
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        vault.jwks.clone(),
+    )
+        .into_response()
+}
+
+/// A non-negative integer query parameter (`default` when absent).
+fn usize_param(
+    query: &HashMap<String, String>,
+    name: &str,
+    default: Option<usize>,
+) -> Result<usize, Reject> {
+    match (query.get(name), default) {
+        (Some(raw), _) => raw.trim().parse::<usize>().map_err(|_| {
+            Reject::unprocessable(format!(
+                "`{name}` must be a non-negative integer, got `{raw}`"
+            ))
+        }),
+        (None, Some(d)) => Ok(d),
+        (None, None) => Err(Reject::unprocessable(format!(
+            "query parameter `{name}` is required"
+        ))),
+    }
+}
+
+fn string_param<'q>(query: &'q HashMap<String, String>, name: &str) -> Result<&'q str, Reject> {
+    query
+        .get(name)
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| Reject::unprocessable(format!("query parameter `{name}` is required")))
+}
+
+type Params = Query<HashMap<String, String>>;
+
+async fn ledger_entries(State(vault): Shared, Query(q): Params) -> Answer {
+    let limit = usize_param(&q, "limit", Some(DEFAULT_ENTRY_LIMIT))?;
+    let entries = vault.ledger.entries(limit);
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "entries": entries }),
+    ))
+}
+
+async fn ledger_checkpoints(State(vault): Shared, Query(q): Params) -> Answer {
+    let limit = usize_param(&q, "limit", Some(DEFAULT_CHECKPOINT_LIMIT))?;
+    let checkpoints = vault.ledger.checkpoints(limit);
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "checkpoints": checkpoints }),
+    ))
+}
+
+async fn inclusion_proof(State(vault): Shared, Query(q): Params) -> Answer {
+    let proof = vault
+        .ledger
+        .inclusion_proof(string_param(&q, "request_id")?)?;
+    Ok(json_response(StatusCode::OK, &proof))
+}
+
+async fn consistency_proof(State(vault): Shared, Query(q): Params) -> Answer {
+    let from = usize_param(&q, "from", None)? as u64;
+    let to = usize_param(&q, "to", None)? as u64;
+    let proof = vault.ledger.consistency_proof(from, to)?;
+    Ok(json_response(StatusCode::OK, &proof))
+}
+
+async fn proof_bundle(State(vault): Shared, Query(q): Params) -> Answer {
+    let bundle = vault.ledger.proof_bundle(string_param(&q, "request_id")?)?;
+    Ok(json_response(StatusCode::OK, &bundle))
+}
+
+async fn not_found(request: Request) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        format!(
+            "the mock Vault has no route {} {}",
+            request.method(),
+            request.uri().path()
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_key_check() {
+        let mut h = HeaderMap::new();
+        assert!(api_key_ok(None, &h));
+        assert!(!api_key_ok(Some("k1"), &h));
+        h.insert("x-vault-api-key", HeaderValue::from_static("k2"));
+        assert!(!api_key_ok(Some("k1"), &h));
+        assert!(!api_key_ok(Some("k22"), &h));
+        h.insert("x-vault-api-key", HeaderValue::from_static("k1"));
+        assert!(api_key_ok(Some("k1"), &h));
+    }
+
+    #[test]
+    fn recordings_redact_secrets_and_keep_the_query() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-vault-api-key",
+            HeaderValue::from_static("sk_live_secret"),
+        );
+        h.insert("authorization", HeaderValue::from_static("Bearer abc"));
+        h.append("accept", HeaderValue::from_static("a"));
+        h.append("accept", HeaderValue::from_static("b"));
+        let uri: axum::http::Uri = "/ledger?limit=5".parse().unwrap();
+        let r = record(&axum::http::Method::GET, &uri, &h, b"{\"x\":1}");
+        assert_eq!(r.path, "/ledger?limit=5");
+        assert_eq!(r.header("x-vault-api-key"), Some("***"));
+        assert_eq!(r.header("authorization"), Some("***"));
+        assert_eq!(r.header("accept"), Some("a, b"));
+        assert_eq!(r.body, json!({"x": 1}));
+        let text = serde_json::to_string(&r).unwrap();
+        assert!(
+            !text.contains("sk_live_secret") && !text.contains("abc"),
+            "{text}"
+        );
+        let r = record(&axum::http::Method::POST, &uri, &h, b"not json");
+        assert_eq!(r.body, json!("not json"));
+        let r = record(&axum::http::Method::POST, &uri, &h, b"");
+        assert_eq!(r.body, Value::Null);
+    }
+}
