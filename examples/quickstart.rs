@@ -99,7 +99,10 @@ async fn stripe_refund(charge_id: &str, amount: f64) -> Result<String, ToolError
 async fn send_wire(amount: f64, beneficiary_iban: &str) -> Result<(String, String), ToolError> {
     let clearance = ledgix::current_clearance().expect("a guarded body always has its clearance");
     let iban_tail = &beneficiary_iban[beneficiary_iban.len().saturating_sub(4)..];
-    Ok((clearance.request_id.clone(), format!("wire of {amount:.2} EUR to …{iban_tail} sent")))
+    Ok((
+        clearance.request_id.clone(),
+        format!("wire of {amount:.2} EUR to …{iban_tail} sent"),
+    ))
 }
 
 #[tokio::main]
@@ -121,7 +124,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let base: ConfigBuilder = match &mock {
         Some(vault) => {
-            println!("Ledgix quickstart · embedded mock Vault at {} (set LEDGIX_VAULT_URL to use yours)\n", vault.url());
+            println!(
+                "Ledgix quickstart · embedded mock Vault at {} (set LEDGIX_VAULT_URL to use yours)\n",
+                vault.url()
+            );
             vault.config().to_builder()
         }
         None => {
@@ -131,25 +137,55 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             builder.review_timeout(Duration::from_secs(120))
         }
     };
-    let config: Config = base.agent_id("payments-agent").session_id("checkout-42").build()?;
+    let config: Config = base
+        .agent_id("payments-agent")
+        .session_id("checkout-42")
+        .build()?;
     let client: LedgixClient = ledgix::configure(config)?;
 
     // 2. A payment gateway that trusts only tokens from this Vault.
-    let verifier = TokenVerifier::from_key_set(client.fetch_jwks().await?, "alcv-vault", "ledgix-sdk");
+    let verifier =
+        TokenVerifier::from_key_set(client.fetch_jwks().await?, "alcv-vault", "ledgix-sdk");
     let gateway = Gateway::start(verifier).await;
 
     // 3. Approved: the body runs with the token, the gateway verifies it.
     let reasoning = "Customer cus_123 checked out order ord_evt_2048; charge the card on file.";
-    let payment = create_stripe_payment(249.99, "USD", "cus_123", "pm_123", "ord_evt_2048", reasoning, &gateway).await;
+    let payment = create_stripe_payment(
+        249.99,
+        "USD",
+        "cus_123",
+        "pm_123",
+        "ord_evt_2048",
+        reasoning,
+        &gateway,
+    )
+    .await;
     let payment_request = match payment {
         Ok(p) => {
-            line("approved", "create_stripe_payment", &p.request_id,
-                &format!("confidence {} · token {}", p.confidence, p.token));
-            line("", "", "", &format!("gateway verified the token, bound to these arguments → {}", p.id));
+            line(
+                "approved",
+                "create_stripe_payment",
+                &p.request_id,
+                &format!("confidence {} · token {}", p.confidence, p.token),
+            );
+            line(
+                "",
+                "",
+                "",
+                &format!(
+                    "gateway verified the token, bound to these arguments → {}",
+                    p.id
+                ),
+            );
             Some(p.request_id)
         }
         Err(e) => {
-            line("refused", "create_stripe_payment", e_request_id(&e), &e.to_string());
+            line(
+                "refused",
+                "create_stripe_payment",
+                e_request_id(&e),
+                &e.to_string(),
+            );
             None
         }
     };
@@ -157,31 +193,66 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 4. Denied: the body never runs; the error says why, and what to tell the model.
     match stripe_refund("ch_3Pxyz", 1250.00).await {
         Err(ToolError::Ledgix(e)) if e.is_denied() => {
-            let ledgix::Error::Denied(denial) = &e else { unreachable!() };
-            line("denied", "stripe_refund", &denial.request_id, &format!("reason: {}", denial.reason));
-            line("", "", "", &format!("body ran {} times · tool_message: {}",
-                REFUND_BODY_RUNS.load(Ordering::SeqCst), e.tool_message()));
+            let ledgix::Error::Denied(denial) = &e else {
+                unreachable!()
+            };
+            line(
+                "denied",
+                "stripe_refund",
+                &denial.request_id,
+                &format!("reason: {}", denial.reason),
+            );
+            line(
+                "",
+                "",
+                "",
+                &format!(
+                    "body ran {} times · tool_message: {}",
+                    REFUND_BODY_RUNS.load(Ordering::SeqCst),
+                    e.tool_message()
+                ),
+            );
         }
-        Ok(receipt) => line("approved", "stripe_refund", "-", &format!("(your Vault approved it) → {receipt}")),
+        Ok(receipt) => line(
+            "approved",
+            "stripe_refund",
+            "-",
+            &format!("(your Vault approved it) → {receipt}"),
+        ),
         Err(e) => line("refused", "stripe_refund", e_request_id(&e), &e.to_string()),
     }
 
     // 5. Review: the call waits while a reviewer approves through the review decision API.
     let reviewer = async {
         let Some(vault) = &mock else {
-            println!("  {:<9} {:<22} waiting for a reviewer in your Vault (up to 2 min)…", "review", "wire_transfer");
+            println!(
+                "  {:<9} {:<22} waiting for a reviewer in your Vault (up to 2 min)…",
+                "review", "wire_transfer"
+            );
             return;
         };
         let request_id = vault.next_pending_review().await;
-        line("review", "wire_transfer", &request_id, "pending · reviewer approves via POST /reviews/{id}/decision");
-        if let Err(e) = client.submit_review_decision(&request_id, true, "Verified with the CFO by phone.").await {
+        line(
+            "review",
+            "wire_transfer",
+            &request_id,
+            "pending · reviewer approves via POST /reviews/{id}/decision",
+        );
+        if let Err(e) = client
+            .submit_review_decision(&request_id, true, "Verified with the CFO by phone.")
+            .await
+        {
             line("error", "wire_transfer", &request_id, &e.to_string());
         }
     };
     let (wire, ()) = tokio::join!(send_wire(48_000.00, "DE89370400440532013000"), reviewer);
     match wire {
-        Ok((request_id, receipt)) => line("approved", "wire_transfer", &request_id,
-            &format!("after review · body ran → {receipt}")),
+        Ok((request_id, receipt)) => line(
+            "approved",
+            "wire_transfer",
+            &request_id,
+            &format!("after review · body ran → {receipt}"),
+        ),
         Err(e) => line("refused", "wire_transfer", e_request_id(&e), &e.to_string()),
     }
 
@@ -190,17 +261,37 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         if let Some(vault) = &mock {
             vault.seal().await; // the real Vault seals on its own schedule
         }
-        let bundle = client.wait_for_ledger_proof_bundle(&request_id, Duration::from_secs(60)).await?;
+        let bundle = client
+            .wait_for_ledger_proof_bundle(&request_id, Duration::from_secs(60))
+            .await?;
         // Offline: nothing but the bundle and the keys we already trust.
         let trusted = TrustedKeys::from_key_set(client.fetch_jwks().await?);
         match verify_proof_bundle(&bundle, &trusted) {
             Ok(v) => {
-                line("ledger", "create_stripe_payment", &request_id, &format!(
-                    "leaf {} of {} · checkpoint {} · root {}… · verified{}",
-                    v.leaf_index, v.tree_size, v.checkpoint_id, &v.root_hash[..12],
-                    if v.event_body_verified { " (event body, receipt, inclusion, checkpoint)" } else { " (redacted body)" }));
+                line(
+                    "ledger",
+                    "create_stripe_payment",
+                    &request_id,
+                    &format!(
+                        "leaf {} of {} · checkpoint {} · root {}… · verified{}",
+                        v.leaf_index,
+                        v.tree_size,
+                        v.checkpoint_id,
+                        &v.root_hash[..12],
+                        if v.event_body_verified {
+                            " (event body, receipt, inclusion, checkpoint)"
+                        } else {
+                            " (redacted body)"
+                        }
+                    ),
+                );
             }
-            Err(e) => line("ledger", "create_stripe_payment", &request_id, &format!("NOT verified: {e}")),
+            Err(e) => line(
+                "ledger",
+                "create_stripe_payment",
+                &request_id,
+                &format!("NOT verified: {e}"),
+            ),
         }
     }
 
@@ -210,7 +301,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 /// One aligned output line: outcome, tool, request id, detail.
 fn line(outcome: &str, tool: &str, request_id: &str, detail: &str) {
-    let rid = if request_id.is_empty() { String::new() } else { format!("request_id {}", short(request_id)) };
+    let rid = if request_id.is_empty() {
+        String::new()
+    } else {
+        format!("request_id {}", short(request_id))
+    };
     println!("  {outcome:<9} {tool:<22} {rid:<22} {detail}");
 }
 
@@ -234,35 +329,68 @@ struct Gateway {
 
 impl Gateway {
     async fn start(verifier: TokenVerifier) -> Gateway {
-        let app = axum::Router::new().route("/v1/payments", post(charge)).with_state(verifier);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the gateway");
+        let app = axum::Router::new()
+            .route("/v1/payments", post(charge))
+            .with_state(verifier);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the gateway");
         let url = format!("http://{}", listener.local_addr().expect("gateway address"));
         tokio::spawn(async move { axum::serve(listener, app).await });
-        Gateway { url, http: reqwest::Client::new() }
+        Gateway {
+            url,
+            http: reqwest::Client::new(),
+        }
     }
 
     async fn charge(&self, token: &str, args: &Value) -> Result<String, ToolError> {
-        let resp = self.http.post(format!("{}/v1/payments", self.url))
-            .bearer_auth(token).json(args).send().await
+        let resp = self
+            .http
+            .post(format!("{}/v1/payments", self.url))
+            .bearer_auth(token)
+            .json(args)
+            .send()
+            .await
             .map_err(|e| ToolError::Gateway(e.to_string()))?;
         let status = resp.status();
-        let body: Value = resp.json().await.map_err(|e| ToolError::Gateway(e.to_string()))?;
+        let body: Value = resp
+            .json()
+            .await
+            .map_err(|e| ToolError::Gateway(e.to_string()))?;
         if status.is_success() {
             Ok(body["id"].as_str().unwrap_or_default().to_string())
         } else {
-            Err(ToolError::Gateway(body["error"].as_str().unwrap_or_default().to_string()))
+            Err(ToolError::Gateway(
+                body["error"].as_str().unwrap_or_default().to_string(),
+            ))
         }
     }
 }
 
-async fn charge(State(verifier): State<TokenVerifier>, headers: HeaderMap, Json(args): Json<Value>) -> (StatusCode, Json<Value>) {
-    let token = headers.get("authorization").and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ")).unwrap_or_default();
+async fn charge(
+    State(verifier): State<TokenVerifier>,
+    headers: HeaderMap,
+    Json(args): Json<Value>,
+) -> (StatusCode, Json<Value>) {
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
     let Some(args) = args.as_object() else {
-        return (StatusCode::BAD_REQUEST, Json(json!({"error": "body must be a JSON object"})));
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "body must be a JSON object"})),
+        );
     };
     match verifier.verify_bound(token, "create_stripe_payment", args) {
-        Ok(claims) => (StatusCode::OK, Json(json!({"id": format!("pay_{}", short(&claims.jti))}))),
-        Err(e) => (StatusCode::UNAUTHORIZED, Json(json!({"error": e.to_string()}))),
+        Ok(claims) => (
+            StatusCode::OK,
+            Json(json!({"id": format!("pay_{}", short(&claims.jti))})),
+        ),
+        Err(e) => (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": e.to_string()})),
+        ),
     }
 }
