@@ -207,11 +207,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "",
                 "",
                 &format!(
-                    "body ran {} times · tool_message: {}",
-                    REFUND_BODY_RUNS.load(Ordering::SeqCst),
-                    e.tool_message()
+                    "body ran {} times · tool_message() for the model:",
+                    REFUND_BODY_RUNS.load(Ordering::SeqCst)
                 ),
             );
+            for text in wrap(&e.tool_message(), 64) {
+                line("", "", "", &format!("  │ {text}"));
+            }
         }
         Ok(receipt) => line(
             "approved",
@@ -307,6 +309,23 @@ fn line(outcome: &str, tool: &str, request_id: &str, detail: &str) {
         format!("request_id {}", short(request_id))
     };
     println!("  {outcome:<9} {tool:<22} {rid:<22} {detail}");
+}
+
+/// Splits `text` into lines of at most `width` characters, at spaces.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split_whitespace() {
+        let current = lines.last_mut().expect("never empty");
+        if !current.is_empty() && current.chars().count() + 1 + word.chars().count() > width {
+            lines.push(word.to_string());
+        } else {
+            if !current.is_empty() {
+                current.push(' ');
+            }
+            current.push_str(word);
+        }
+    }
+    lines
 }
 
 fn short(id: &str) -> &str {
