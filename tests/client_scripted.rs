@@ -229,6 +229,11 @@ async fn detach_returns_pending_approval_and_wait_resumes() {
         .on_status([pending("req-8"), approved("req-8", &h.token("jti-8", 10))]);
     let resp = pending_approval.wait().await.unwrap();
     assert_eq!(resp.request_id, "req-8");
+    assert_eq!(
+        h.sleeper.slept(),
+        vec![Duration::from_secs(2)],
+        "a resume polls at once, then at the interval"
+    );
     assert_eq!(h.runs(), 0, "wait() does not run the tool");
 }
 
@@ -250,6 +255,10 @@ async fn detach_then_run_executes_the_body_under_the_approval() {
         .await;
     assert_eq!(seen.unwrap(), token);
     assert_eq!(h.runs(), 1);
+    assert!(
+        h.sleeper.slept().is_empty(),
+        "an already decided request resumes without waiting"
+    );
 }
 
 #[tokio::test]

@@ -193,7 +193,9 @@ impl LedgixClient {
         request_id: &str,
         timeout: Duration,
     ) -> Result<ClearanceResponse, Error> {
-        let response = self.poll_until_decided(request_id, timeout, None).await?;
+        let response = self
+            .poll_until_decided(request_id, timeout, Duration::ZERO, None)
+            .await?;
         if self.inner.config.verify_jwt {
             self.verify_response(&response, None).await?;
         }
@@ -365,7 +367,8 @@ impl LedgixClient {
                     return Err(detached);
                 }
                 let timeout = self.inner.config.review_timeout;
-                self.poll_until_decided(&response.request_id, timeout, Some(&call))
+                let first_wait = self.inner.config.review_poll_interval;
+                self.poll_until_decided(&response.request_id, timeout, first_wait, Some(&call))
                     .await
             }
         }
@@ -385,12 +388,14 @@ impl LedgixClient {
     }
 
     /// Polls `/clearance-status/{id}` every `review_poll_interval` (or the answer's
-    /// `Retry-After`) until a terminal status or `timeout`. `call` given: a pending review
-    /// detaches in detach mode.
+    /// `Retry-After`) until a terminal status or `timeout`, the first time after `first_wait`
+    /// (zero when resuming a request that may already be decided). `call` given: a pending
+    /// review detaches in detach mode.
     pub(crate) async fn poll_until_decided(
         &self,
         request_id: &str,
         timeout: Duration,
+        first_wait: Duration,
         call: Option<&BoundCall>,
     ) -> Result<ClearanceResponse, Error> {
         let config = &self.inner.config;
@@ -398,7 +403,7 @@ impl LedgixClient {
         // Time is counted both as slept (so an injected sleeper makes timeouts deterministic)
         // and as elapsed on the clock (so slow answers count too).
         let mut slept = Duration::ZERO;
-        let mut next_wait = config.review_poll_interval;
+        let mut next_wait = first_wait;
         loop {
             let spent = slept.max(started.elapsed());
             if spent >= timeout {
@@ -407,8 +412,10 @@ impl LedgixClient {
                 });
             }
             let wait = next_wait.min(timeout - spent);
-            config.sleeper.sleep(wait).await;
-            slept += wait;
+            if !wait.is_zero() {
+                config.sleeper.sleep(wait).await;
+                slept += wait;
+            }
             let (response, retry_after) = self.fetch_status(request_id).await?;
             next_wait = retry_after.unwrap_or(config.review_poll_interval);
             match response.status {

@@ -90,7 +90,7 @@ impl PendingApproval {
     ) -> Result<(ClearanceResponse, crate::token::TokenClaims), Error> {
         let response = self
             .client
-            .poll_until_decided(self.request_id(), timeout, None)
+            .poll_until_decided(self.request_id(), timeout, Duration::ZERO, None)
             .await?;
         let claims = self
             .client
