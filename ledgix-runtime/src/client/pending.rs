@@ -101,6 +101,9 @@ impl PendingApproval {
 
     /// Waits for the decision, then runs `body` under the approved clearance (as a guarded
     /// call would have). Denied, timed out or unverifiable: `body` never runs.
+    ///
+    /// The token is bound to the tool and arguments of the call that was parked: `body` must
+    /// do exactly that call (the token it sees, `current_token()`, proves nothing else).
     pub async fn run<F, T, E>(self, body: F) -> Result<T, E>
     where
         F: Future<Output = Result<T, E>>,
