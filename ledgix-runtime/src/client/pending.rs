@@ -5,6 +5,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde_json::{Map, Value};
+
 use super::{BoundCall, LedgixClient};
 use crate::context::{self, ActiveClearance};
 use crate::error::Error;
@@ -45,7 +47,9 @@ impl PendingApproval {
     }
 
     /// Re-attaches to a request by id (e.g. one stored before a restart). Its token will be
-    /// verified but, with no arguments known, not bound; prefer keeping the `PendingApproval`.
+    /// verified but, with no arguments known, not bound: [`wait`](Self::wait) works, while
+    /// [`run`](Self::run) refuses until [`bind`](Self::bind) names the tool and arguments the
+    /// request was made for. Prefer keeping the `PendingApproval`.
     pub fn resume(client: &LedgixClient, request_id: impl Into<String>) -> Result<Self, Error> {
         let request_id = request_id.into();
         let initial: ClearanceResponse = serde_json::from_value(serde_json::json!({
@@ -55,6 +59,16 @@ impl PendingApproval {
         }))
         .map_err(|e| Error::Protocol(e.to_string()))?;
         Ok(PendingApproval::new(client.clone(), initial, None))
+    }
+
+    /// Binds a resumed request to the tool and arguments it was made for, so its token is
+    /// checked against them before [`run`](Self::run) runs a body.
+    pub fn bind(mut self, tool: impl Into<String>, tool_args: Map<String, Value>) -> Self {
+        self.call = Some(BoundCall {
+            tool: tool.into(),
+            tool_args,
+        });
+        self
     }
 
     /// The Vault's id of the pending request.
@@ -100,12 +114,21 @@ impl PendingApproval {
     }
 
     /// Waits for the decision, then runs `body` under the approved clearance (as a guarded
-    /// call would have). Denied, timed out or unverifiable: `body` never runs.
+    /// call would have). Denied, timed out or unverifiable: `body` never runs. A request
+    /// [`resume`](Self::resume)d by id must be [`bind`](Self::bind)-ed first: a token is only
+    /// good for the tool and arguments it clears.
     pub async fn run<F, T, E>(self, body: F) -> Result<T, E>
     where
         F: Future<Output = Result<T, E>>,
         E: From<Error>,
     {
+        if self.call.is_none() {
+            return Err(E::from(Error::TokenVerification(format!(
+                "request {} was resumed by id without its tool and arguments: bind them with \
+                 PendingApproval::bind before running a body under its token",
+                self.request_id()
+            ))));
+        }
         let timeout = self.client.config().review_timeout;
         let (response, claims) = self.clear(timeout).await.map_err(E::from)?;
         let active = ActiveClearance {
