@@ -193,3 +193,49 @@ async fn a_proof_bundle_about_another_request_is_refused() {
         );
     }
 }
+
+/// A raw HTTP/1.1 server answering every connection with `mib` MiB of spaces, chunked (no
+/// Content-Length), so only a streaming cap can stop the read.
+async fn serve_chunked(mib: usize) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                            transfer-encoding: chunked\r\n\r\n";
+                if socket.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunk = vec![b' '; 1024 * 1024];
+                for _ in 0..mib {
+                    let mut frame = format!("{:x}\r\n", chunk.len()).into_bytes();
+                    frame.extend_from_slice(&chunk);
+                    frame.extend_from_slice(b"\r\n");
+                    if socket.write_all(&frame).await.is_err() {
+                        return;
+                    }
+                }
+                let _ = socket.write_all(b"0\r\n\r\n").await;
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn an_answer_larger_than_the_cap_is_refused_not_buffered() {
+    let chunked = serve_chunked(17).await;
+    let announced = serve(Router::new().fallback(|| async { vec![b' '; 17 * 1024 * 1024] })).await;
+    for url in [chunked, announced] {
+        let client = LedgixClient::new(Config::builder().vault_url(url).build().unwrap()).unwrap();
+        let err = client.clearance_status("req-1").await.unwrap_err();
+        assert!(
+            matches!(&err, Error::Protocol(m) if m.contains("larger than")),
+            "{err:?}"
+        );
+    }
+}
