@@ -740,3 +740,36 @@ async fn current_clearance_and_claims_describe_the_approval() {
         .unwrap();
     assert_eq!(h.runs(), 1);
 }
+
+#[tokio::test]
+async fn wait_then_run_uses_the_verified_approval_once() {
+    let h = harness_with(|b| b.review_mode(ReviewMode::Detach)).await;
+    h.vault.on_clearance([pending("req-29")]);
+    let Error::ReviewPending(p) = h.refund(10).await.unwrap_err() else {
+        panic!()
+    };
+    h.vault
+        .on_status([approved("req-29", &h.token("jti-29", 10))]);
+    p.wait().await.unwrap();
+    let twin = p.clone();
+    let ran = h.ran.clone();
+    let first: Result<(), Error> = p
+        .run(async move {
+            ran.fetch_add(1, SeqCst);
+            Ok(())
+        })
+        .await;
+    first.unwrap();
+    let ran = h.ran.clone();
+    let second: Result<(), Error> = twin
+        .run(async move {
+            ran.fetch_add(1, SeqCst);
+            Ok(())
+        })
+        .await;
+    assert!(
+        matches!(&second, Err(Error::ReplayDetected { jti }) if jti == "jti-29"),
+        "{second:?}"
+    );
+    assert_eq!(h.runs(), 1, "one approval runs one body");
+}

@@ -94,6 +94,9 @@ impl LedgixClient {
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
             .pool_idle_timeout(Duration::from_secs(90))
+            // A redirect would carry X-Vault-API-Key to wherever it points (reqwest strips only
+            // the standard credential headers) and bypass the http:// refusal: never follow.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?;
         let pinned_keys = config.trusted_keys.clone().map(Arc::new);
@@ -539,7 +542,7 @@ fn parse_json<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, Error> 
 }
 
 /// The token must clear this tool with these arguments, and say so in its `decision`.
-fn check_call_binding(
+pub(crate) fn check_call_binding(
     claims: &TokenClaims,
     tool: &str,
     tool_args: &Map<String, Value>,
