@@ -773,3 +773,95 @@ async fn wait_then_run_uses_the_verified_approval_once() {
     );
     assert_eq!(h.runs(), 1, "one approval runs one body");
 }
+
+#[tokio::test]
+async fn non_finite_arguments_are_refused_before_anything_is_sent() {
+    let h = harness().await;
+    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        let ran = h.ran.clone();
+        let err = ToolCall::new("stripe_refund")
+            .arg("amount", &bad)
+            .client(&h.client)
+            .run(async move {
+                ran.fetch_add(1, SeqCst);
+                Ok::<_, Error>(())
+            })
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::ToolArgs(m) if m.contains("amount") && m.contains("null")),
+            "{err:?}"
+        );
+    }
+    assert_eq!(h.runs(), 0);
+    assert!(h.vault.seen().is_empty());
+}
+
+#[tokio::test]
+async fn a_zero_retry_after_on_polls_is_not_a_busy_loop() {
+    let h = harness().await;
+    h.vault.on_clearance([pending("req-30")]);
+    h.vault.on_status([
+        pending("req-30").header("retry-after", "0"),
+        approved("req-30", &h.token("jti-30", 10)),
+    ]);
+    h.refund(10).await.unwrap();
+    assert_eq!(
+        h.sleeper.slept(),
+        vec![Duration::from_secs(2), Duration::from_millis(100)]
+    );
+}
+
+#[tokio::test]
+async fn consecutive_429_without_retry_after_back_off_further() {
+    let h = harness().await;
+    let mut replies: Vec<Reply> = std::iter::repeat_n(Reply::raw(429, "full"), 10).collect();
+    replies.push(approved("req-31", &h.token("jti-31", 10)));
+    h.vault.on_clearance(replies);
+    h.refund(10).await.unwrap();
+    let slept = h.sleeper.slept();
+    assert_eq!(slept.len(), 10);
+    // Ceilings 0.5 s, 1 s, 2 s, … 30 s with full jitter: the sum is far above the 5 s that ten
+    // waits under a fixed 0.5 s ceiling could reach (failing by chance: ~1 in 200,000).
+    assert!(
+        slept.iter().sum::<Duration>() > Duration::from_secs(5),
+        "{slept:?}"
+    );
+    for (i, d) in slept.iter().enumerate() {
+        let ceiling = Duration::from_millis(500)
+            .saturating_mul(1 << i)
+            .min(Duration::from_secs(30));
+        assert!(*d <= ceiling, "wait {i}: {d:?} > {ceiling:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_token_whose_decision_is_not_an_approval_never_runs() {
+    let h = harness().await;
+    let mut c = claims("jti-32", "stripe_refund", &refund_args(10));
+    c["decision"] = json!("denied");
+    h.vault
+        .on_clearance([approved("req-32", &h.issuer.sign("vault-key-1", &c))]);
+    let err = h.refund(10).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::TokenVerification(m) if m.contains("decision")),
+        "{err:?}"
+    );
+    assert_eq!(h.runs(), 0);
+}
+
+#[tokio::test]
+async fn request_ids_that_would_change_the_path_are_refused() {
+    let h = harness().await;
+    for id in ["", ".", ".."] {
+        assert!(
+            matches!(h.client.clearance_status(id).await, Err(Error::Protocol(_))),
+            "{id}"
+        );
+        assert!(matches!(
+            h.client.submit_review_decision(id, true, "ok").await,
+            Err(Error::Protocol(_))
+        ));
+    }
+    assert!(h.vault.seen().is_empty());
+}

@@ -34,6 +34,8 @@ use jwks::{JwksCache, Lookup};
 use transport::{Answer, send_with_retry};
 
 const API_KEY_HEADER: &str = "x-vault-api-key";
+/// The shortest pause between two polls a `Retry-After` can ask for.
+const MIN_POLL_PAUSE: Duration = Duration::from_millis(100);
 const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 
 /// A client of the Vault. Cheap to clone: clones share one connection pool, one JWKS cache and
@@ -213,6 +215,7 @@ impl LedgixClient {
         approved: bool,
         reason: &str,
     ) -> Result<(), Error> {
+        check_request_id(request_id)?;
         let body = ReviewDecision {
             approved,
             review_reason: reason.to_string(),
@@ -274,7 +277,7 @@ impl LedgixClient {
         tool_args: &Map<String, Value>,
     ) -> Result<TokenClaims, Error> {
         let claims = self.verify_signature_and_claims(token).await?;
-        check_call_binding(&claims, tool, tool_args)?;
+        token::check_binding(&claims, tool, tool_args)?;
         self.record_jti(&claims)?;
         Ok(claims)
     }
@@ -420,7 +423,10 @@ impl LedgixClient {
                 slept += wait;
             }
             let (response, retry_after) = self.fetch_status(request_id).await?;
-            next_wait = retry_after.unwrap_or(config.review_poll_interval);
+            // A Retry-After may lengthen or shorten the pause, but never to a busy loop.
+            next_wait = retry_after.map_or(config.review_poll_interval, |d| {
+                d.max(config.review_poll_interval.min(MIN_POLL_PAUSE))
+            });
             match response.status {
                 ClearanceStatus::Approved => return Ok(response),
                 ClearanceStatus::Denied => {
@@ -441,9 +447,7 @@ impl LedgixClient {
         &self,
         request_id: &str,
     ) -> Result<(ClearanceResponse, Option<Duration>), Error> {
-        if request_id.is_empty() {
-            return Err(Error::Protocol("empty request_id".into()));
-        }
+        check_request_id(request_id)?;
         let answer = self
             .get(
                 &["clearance-status", request_id],
@@ -537,23 +541,18 @@ fn config_limit(config: &Config) -> usize {
         .min(tokio::sync::Semaphore::MAX_PERMITS)
 }
 
-fn parse_json<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, Error> {
-    serde_json::from_slice(body).map_err(|e| Error::Protocol(format!("{what}: {e}")))
+/// A request id goes into a URL path: empty, `.` and `..` would name another endpoint.
+fn check_request_id(request_id: &str) -> Result<(), Error> {
+    if matches!(request_id, "" | "." | "..") {
+        return Err(Error::Protocol(format!(
+            "`{request_id}` is not a usable request_id"
+        )));
+    }
+    Ok(())
 }
 
-/// The token must clear this tool with these arguments, and say so in its `decision`.
-pub(crate) fn check_call_binding(
-    claims: &TokenClaims,
-    tool: &str,
-    tool_args: &Map<String, Value>,
-) -> Result<(), Error> {
-    token::check_binding(claims, tool, tool_args)?;
-    match claims.decision.as_str() {
-        "" | "approved" | "approved_pending_review" => Ok(()),
-        other => Err(Error::TokenVerification(format!(
-            "the token's decision is `{other}`, not an approval"
-        ))),
-    }
+fn parse_json<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, Error> {
+    serde_json::from_slice(body).map_err(|e| Error::Protocol(format!("{what}: {e}")))
 }
 
 fn record_outcome(

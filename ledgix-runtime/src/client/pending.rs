@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::{BoundCall, LedgixClient, check_call_binding};
+use super::{BoundCall, LedgixClient};
 use crate::context::{self, ActiveClearance};
 use crate::error::Error;
 use crate::protocol::ClearanceResponse;
@@ -154,7 +154,8 @@ impl PendingApproval {
         let (response, claims) = match cached {
             // Verified by `wait()`, perhaps before `bind()`: check the binding now.
             Some((response, claims)) => {
-                check_call_binding(&claims, &call.tool, &call.tool_args).map_err(E::from)?;
+                crate::token::check_binding(&claims, &call.tool, &call.tool_args)
+                    .map_err(E::from)?;
                 (response, claims)
             }
             None => {

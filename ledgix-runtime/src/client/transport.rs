@@ -126,7 +126,8 @@ pub(crate) async fn send_with_retry(
                     last_retry_after = Some(d);
                     d
                 }
-                None => backoff(config, attempt),
+                // No Retry-After: back off further with each 429 in a row.
+                None => backoff(config, consecutive_429 - 1),
             };
             tracing::debug!(
                 what,
