@@ -311,3 +311,206 @@ async fn an_explicit_manifest_with_globs_and_arbitrary_json_context() {
         ]
     );
 }
+
+static REFUND_RUNS: AtomicUsize = AtomicUsize::new(0);
+static SETTLE_RUNS: AtomicUsize = AtomicUsize::new(0);
+static RECALL_RUNS: AtomicUsize = AtomicUsize::new(0);
+static BATCH_RUNS: AtomicUsize = AtomicUsize::new(0);
+static INVOICE_RUNS: AtomicUsize = AtomicUsize::new(0);
+static QUIET_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+fn runs(counter: &AtomicUsize) -> usize {
+    counter.load(Ordering::SeqCst)
+}
+
+// Shapes `#[guarded]` supports besides a plain `async fn`: trait default bodies, and
+// non-async functions that build their future, matched only by the wildcards of ledgix.json.
+ledgix::instrument! {
+    mod shapes {
+        use std::future::Future;
+        use std::pin::Pin;
+        use std::sync::atomic::Ordering::SeqCst;
+
+        use super::{BATCH_RUNS, INVOICE_RUNS, QUIET_RUNS, RECALL_RUNS, REFUND_RUNS, SETTLE_RUNS};
+
+        pub(crate) trait Payments {
+            /// `stripe*`: a default body is guarded
+            async fn stripe_refund(&self, amount: f64) -> Result<f64, ledgix::Error> {
+                REFUND_RUNS.fetch_add(1, SeqCst);
+                Ok(amount)
+            }
+
+            /// required: nothing to guard here, the impl below is guarded where it is written
+            async fn stripe_settle(&self, batch: u32) -> Result<u32, ledgix::Error>;
+        }
+
+        pub(crate) struct Shop;
+
+        impl Payments for Shop {
+            async fn stripe_settle(&self, batch: u32) -> Result<u32, ledgix::Error> {
+                SETTLE_RUNS.fetch_add(1, SeqCst);
+                Ok(batch)
+            }
+        }
+
+        #[async_trait::async_trait]
+        pub(crate) trait Recall: Sync {
+            /// `wire_*`: a default body under `#[async_trait]`
+            async fn wire_recall(&self, id: String) -> Result<String, ledgix::Error> {
+                RECALL_RUNS.fetch_add(1, SeqCst);
+                Ok(id)
+            }
+        }
+
+        impl Recall for Shop {}
+
+        /// not async, `stripe*` only: hand-boxed, so guarded
+        pub(crate) fn stripe_batch(
+            ids: Vec<String>,
+        ) -> Pin<Box<dyn Future<Output = Result<usize, ledgix::Error>> + Send>> {
+            Box::pin(async move {
+                BATCH_RUNS.fetch_add(1, SeqCst);
+                Ok(ids.len())
+            })
+        }
+
+        /// not async, `*` only: an `async move` block, so guarded
+        #[allow(clippy::manual_async_fn)] // this shape is what is under test
+        pub(crate) fn lookup_invoice(
+            id: String,
+        ) -> impl Future<Output = Result<String, ledgix::Error>> + Send {
+            async move {
+                INVOICE_RUNS.fetch_add(1, SeqCst);
+                Ok(id)
+            }
+        }
+
+        /// not async and builds no future, `stripe*` only: left alone
+        pub(crate) fn stripe_cents(amount: f64) -> u64 {
+            (amount * 100.0) as u64
+        }
+
+        #[ledgix(skip)]
+        pub(crate) trait Quiet {
+            /// opted out with its trait
+            async fn stripe_quiet(&self) -> Result<bool, ledgix::Error> {
+                QUIET_RUNS.fetch_add(1, SeqCst);
+                Ok(ledgix::current_token().is_none())
+            }
+        }
+
+        impl Quiet for Shop {}
+    }
+}
+
+#[tokio::test]
+async fn trait_default_bodies_and_built_futures_ask_the_vault() {
+    use shapes::{Payments, Recall};
+    let denying = MockVault::builder()
+        .rule(Rule::tool("stripe_refund").deny("refunds frozen"))
+        .rule(Rule::tool("stripe_settle").deny("settlement closed"))
+        .rule(Rule::tool("wire_recall").deny("dual control required"))
+        .rule(Rule::tool("stripe_batch").deny("batch too large"))
+        .rule(Rule::tool("lookup_invoice").deny("not yours"))
+        .start()
+        .await;
+    let shop = shapes::Shop;
+    let refund = denying.scope(shop.stripe_refund(4.5)).await;
+    let settle = denying.scope(shop.stripe_settle(3)).await;
+    let recall = denying.scope(shop.wire_recall("w_9".into())).await;
+    let batch = denying
+        .scope(shapes::stripe_batch(vec!["a".into(), "b".into()]))
+        .await;
+    let invoice = denying.scope(shapes::lookup_invoice("in_1".into())).await;
+    for (tool, err) in [
+        ("stripe_refund", refund.map(drop)),
+        ("stripe_settle", settle.map(drop)),
+        ("wire_recall", recall.map(drop)),
+        ("stripe_batch", batch.map(drop)),
+        ("lookup_invoice", invoice.map(drop)),
+    ] {
+        let err = err.expect_err(tool);
+        assert!(err.is_denied(), "{tool}: {err:?}");
+    }
+    for (tool, counter) in [
+        ("stripe_refund", &REFUND_RUNS),
+        ("stripe_settle", &SETTLE_RUNS),
+        ("wire_recall", &RECALL_RUNS),
+        ("stripe_batch", &BATCH_RUNS),
+        ("lookup_invoice", &INVOICE_RUNS),
+    ] {
+        assert_eq!(runs(counter), 0, "{tool}: a denied body never runs");
+    }
+    let asked = sent(&denying);
+    let names: Vec<&str> = asked.iter().map(|(t, _, _)| t.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "stripe_refund",
+            "stripe_settle",
+            "wire_recall",
+            "stripe_batch",
+            "lookup_invoice"
+        ]
+    );
+
+    let approving = MockVault::start().await;
+    let out = approving
+        .scope(async {
+            Ok::<_, ledgix::Error>((
+                shop.stripe_refund(4.5).await?,
+                shop.stripe_settle(3).await?,
+                shop.wire_recall("w_9".into()).await?,
+                shapes::stripe_batch(vec!["a".into(), "b".into()]).await?,
+                shapes::lookup_invoice("in_1".into()).await?,
+            ))
+        })
+        .await
+        .expect("approved");
+    assert_eq!(out, (4.5, 3, "w_9".into(), 2, "in_1".into()));
+    for (tool, counter) in [
+        ("stripe_refund", &REFUND_RUNS),
+        ("stripe_settle", &SETTLE_RUNS),
+        ("wire_recall", &RECALL_RUNS),
+        ("stripe_batch", &BATCH_RUNS),
+        ("lookup_invoice", &INVOICE_RUNS),
+    ] {
+        assert_eq!(runs(counter), 1, "{tool}: an approved body runs once");
+    }
+    let stripe = json!({"policy_id": "financial-high-risk", "risk_level": "high"});
+    assert_eq!(
+        sent(&approving),
+        [
+            (
+                "stripe_refund".into(),
+                json!({"amount": 4.5}),
+                stripe.clone()
+            ),
+            ("stripe_settle".into(), json!({"batch": 3}), stripe.clone()),
+            (
+                "wire_recall".into(),
+                json!({"id": "w_9"}),
+                json!({"policy_id": "treasury-dual-control"})
+            ),
+            ("stripe_batch".into(), json!({"ids": ["a", "b"]}), stripe),
+            ("lookup_invoice".into(), json!({"id": "in_1"}), json!({})),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_skipped_trait_and_a_plain_sync_function_stay_unguarded() {
+    use shapes::Quiet;
+    let vault = MockVault::builder()
+        .rule(Rule::tool("*").deny("everything denied"))
+        .start()
+        .await;
+    let quiet = vault
+        .scope(shapes::Shop.stripe_quiet())
+        .await
+        .expect("not guarded: the denying Vault is never asked");
+    assert!(quiet, "no clearance in scope");
+    assert_eq!(runs(&QUIET_RUNS), 1);
+    assert_eq!(vault.scope(async { shapes::stripe_cents(1.25) }).await, 125);
+    assert!(clearances(&vault).is_empty(), "{:#?}", sent(&vault));
+}

@@ -193,8 +193,8 @@ enum Shape {
 /// Recognizes a non-async function that builds its future itself, as `#[async_trait]` emits
 /// (`Box::pin(async move { .. })`) or as hand-boxed recursion is written.
 fn future_shape(spec: &GuardSpec, sig: &Signature, block: &Block) -> syn::Result<Shape> {
-    let not_async = || {
-        spec.error(
+    let Some((shape, before)) = tail_future(block) else {
+        return Err(spec.error(
             sig.fn_token.span,
             format!(
                 "{} needs an `async fn`: the body must wait for the Vault's answer before it \
@@ -202,13 +202,31 @@ fn future_shape(spec: &GuardSpec, sig: &Signature, block: &Block) -> syn::Result
                  its body is `Box::pin(async move {{ .. }})` or `async move {{ .. }}`)",
                 spec.who, sig.ident
             ),
-        )
+        ));
     };
-    let Some((last, before)) = block.stmts.split_last() else {
-        return Err(not_async());
-    };
+    if let Some(first) = before.first() {
+        return Err(spec.error_over(
+            first,
+            "code before the returned future runs when the function is called, before the \
+             Vault is asked: move it inside the `async move { .. }` block so that it runs only \
+             once the call is approved",
+        ));
+    }
+    Ok(shape)
+}
+
+/// Whether a non-async function's body ends in the future [`guard_block`] wraps:
+/// `Box::pin(async move { .. })` or `async move { .. }` (statements before it make
+/// [`guard_block`] an error, not a plain function).
+pub(crate) fn builds_future(block: &Block) -> bool {
+    tail_future(block).is_some()
+}
+
+/// The future `block` ends in (`Box::pin(async ..)` or `async ..`), and the statements before it.
+fn tail_future(block: &Block) -> Option<(Shape, &[Stmt])> {
+    let (last, before) = block.stmts.split_last()?;
     let Stmt::Expr(expr, None) = last else {
-        return Err(not_async());
+        return None;
     };
     let shape = match expr {
         Expr::Async(async_expr) => Shape::FutureBlock {
@@ -233,20 +251,12 @@ fn future_shape(spec: &GuardSpec, sig: &Signature, block: &Block) -> syn::Result
                     boxed: Some(call.func.to_token_stream()),
                     async_expr: async_expr.clone(),
                 },
-                _ => return Err(not_async()),
+                _ => return None,
             }
         }
-        _ => return Err(not_async()),
+        _ => return None,
     };
-    if let Some(first) = before.first() {
-        return Err(spec.error_over(
-            first,
-            "code before the returned future runs when the function is called, before the \
-             Vault is asked: move it inside the `async move { .. }` block so that it runs only \
-             once the call is approved",
-        ));
-    }
-    Ok(shape)
+    Some((shape, before))
 }
 
 /// `R` in `-> Pin<Box<dyn Future<Output = R> + ..>>` or `-> impl Future<Output = R> + ..`.
@@ -734,6 +744,87 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("__private :: denial ()"), "{out}");
+    }
+
+    #[test]
+    fn builds_future_recognizes_what_guard_block_wraps() {
+        let cases = [
+            (
+                quote!(
+                    fn f() -> F {
+                        Box::pin(async move { x })
+                    }
+                ),
+                true,
+            ),
+            (
+                quote!(
+                    fn f() -> F {
+                        std::boxed::Box::pin(async { x })
+                    }
+                ),
+                true,
+            ),
+            (
+                quote!(
+                    fn f() -> F {
+                        async move { x }
+                    }
+                ),
+                true,
+            ),
+            (
+                quote!(
+                    fn f() -> F {
+                        side_effect();
+                        async move { x }
+                    }
+                ),
+                true,
+            ),
+            (
+                quote!(
+                    fn f() -> u8 {
+                        1
+                    }
+                ),
+                false,
+            ),
+            (
+                quote!(
+                    fn f() {}
+                ),
+                false,
+            ),
+            (
+                quote!(
+                    fn f() -> F {
+                        other().boxed()
+                    }
+                ),
+                false,
+            ),
+            (
+                quote!(
+                    fn f() -> F {
+                        Box::new(async move { x })
+                    }
+                ),
+                false,
+            ),
+            (
+                quote!(
+                    fn f() -> F {
+                        async move { x };
+                    }
+                ),
+                false,
+            ),
+        ];
+        for (f, expected) in cases {
+            let f: ItemFn = syn::parse2(f).unwrap();
+            assert_eq!(builds_future(&f.block), expected, "{}", f.to_token_stream());
+        }
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //!
 //! Input: an optional manifest path (string literal, relative to `CARGO_MANIFEST_DIR`), an
 //! optional `crate = "path"`, each followed by a comma, then any items. Inline modules are
-//! walked recursively, `impl` blocks method by method. Each `async fn` whose name matches a
-//! rule is expanded as `#[guarded(tool = <name>, policy = <rule's>, context(<rule's>))]`.
+//! walked recursively, `impl` blocks method by method, traits by their default bodies. Each
+//! `async fn` whose name matches a rule, and each non-async one that returns
+//! `Box::pin(async move { .. })` or `async move { .. }`, is expanded as
+//! `#[guarded(tool = <name>, policy = <rule's>, context(<rule's>))]`.
 
 use std::path::PathBuf;
 
@@ -11,9 +13,9 @@ use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
-use syn::{Attribute, Block, ImplItem, Item, LitStr, Path, Signature, Token};
+use syn::{Attribute, Block, ImplItem, Item, LitStr, Path, Signature, Token, TraitItem};
 
-use crate::expand::{GuardSpec, guard_block, json_tokens};
+use crate::expand::{GuardSpec, builds_future, guard_block, json_tokens};
 use crate::guarded::default_crate;
 use crate::manifest::{self, Manifest};
 
@@ -175,6 +177,18 @@ impl Walker<'_> {
                     }
                 }
             }
+            Item::Trait(t) => {
+                let skip = skipping | self.take_opt_out(&mut t.attrs);
+                for member in &mut t.items {
+                    if let TraitItem::Fn(f) = member {
+                        let skip_fn = self.take_opt_out(&mut f.attrs);
+                        // A required method has nothing to guard: each impl guards its own.
+                        if let (false, Some(block)) = (skip || skip_fn, &mut f.default) {
+                            self.function(&f.attrs, &f.sig, block);
+                        }
+                    }
+                }
+            }
             Item::Mod(m) => {
                 let skip = skipping | self.take_opt_out(&mut m.attrs);
                 if let Some((_, items)) = &mut m.content {
@@ -215,9 +229,9 @@ impl Walker<'_> {
         let Some(rule) = self.manifest.first_match(&name) else {
             return;
         };
-        // Why it is guarded: the first matching rule, or for a non-async function the rule
-        // that names it exactly (a wildcard alone leaves a synchronous helper alone).
-        let cause = if sig.asyncness.is_some() {
+        // Why it is guarded: the first matching rule, or for a synchronous function (one that
+        // builds no future) the rule that names it exactly: a wildcard alone leaves it alone.
+        let cause = if sig.asyncness.is_some() || builds_future(block) {
             rule
         } else {
             match self.manifest.names_exactly(&name) {
@@ -392,6 +406,129 @@ mod tests {
         );
         assert!(errors.is_empty(), "{errors:?}");
         assert!(out.contains("ToolCall :: new (\"exact_sync\")"), "{out}");
+    }
+
+    #[test]
+    fn guards_default_bodies_of_traits() {
+        let (out, errors) = walk(
+            r#"{"enforce": [{"tool": "stripe*"}]}"#,
+            quote! {
+                trait Payments {
+                    async fn stripe_required(&self) -> Result<(), E>;
+                    async fn stripe_default(&self, amount: f64) -> Result<(), E> { Ok(()) }
+                    fn stripe_boxed(&self) -> Pin<Box<dyn Future<Output = Result<(), E>> + Send + '_>> {
+                        Box::pin(async move { Ok(()) })
+                    }
+                    #[ledgix(skip)]
+                    async fn stripe_opted_out(&self) -> Result<(), E> { Ok(()) }
+                    #[ledgix(skip)]
+                    async fn stripe_required_opted_out(&self) -> Result<(), E>;
+                    fn stripe_plain(&self) -> u8 { 1 }
+                }
+                mod m {
+                    trait Nested { async fn stripe_nested(&self) -> Result<(), E> { Ok(()) } }
+                }
+            },
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        for tool in ["stripe_default", "stripe_boxed", "stripe_nested"] {
+            assert!(
+                out.contains(&format!("ToolCall :: new (\"{tool}\")")),
+                "{tool}: {out}"
+            );
+        }
+        for tool in [
+            "stripe_required",
+            "stripe_opted_out",
+            "stripe_required_opted_out",
+            "stripe_plain",
+        ] {
+            assert!(!out.contains(&format!("new (\"{tool}\")")), "{tool}: {out}");
+        }
+        assert!(out.contains("\"amount\" , & amount"), "{out}");
+        assert!(
+            out.contains("async fn stripe_required (& self) -> Result < () , E > ;"),
+            "required method kept as is: {out}"
+        );
+        assert!(!out.contains("ledgix (skip)"), "opt-outs stripped: {out}");
+    }
+
+    #[test]
+    fn a_skipped_trait_is_left_alone() {
+        let (out, errors) = walk(
+            ALL,
+            quote! {
+                #[ledgix(skip)]
+                trait Quiet {
+                    #[ledgix(skip)]
+                    async fn stripe_a(&self) -> Result<(), E> { Ok(()) }
+                    async fn stripe_b(&self) -> Result<(), E> { Ok(()) }
+                    fn exact_sync(&self) {}
+                }
+                #[ledgix(skip)]
+                mod quiet { trait InMod { async fn stripe_c(&self) -> Result<(), E> { Ok(()) } } }
+            },
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(!out.contains("ToolCall"), "{out}");
+        assert!(!out.contains("ledgix (skip)"), "opt-outs stripped: {out}");
+    }
+
+    #[test]
+    fn a_wildcard_guards_a_sync_function_that_builds_its_future() {
+        let (out, errors) = walk(
+            r#"{"enforce": [{"tool": "stripe*", "policyId": "p"}]}"#,
+            quote! {
+                fn stripe_boxed(n: u64) -> Pin<Box<dyn Future<Output = Result<u64, E>> + Send>> {
+                    Box::pin(async move { Ok(n) })
+                }
+                fn stripe_block(n: u64) -> impl Future<Output = Result<u64, E>> {
+                    async move { Ok(n) }
+                }
+                impl S {
+                    fn stripe_method(&self) -> BoxFuture<'_, Result<(), E>> {
+                        Box::pin(async move { Ok(()) })
+                    }
+                }
+                fn stripe_plain(n: u64) -> u64 { n }
+                fn stripe_returns_a_call() -> BoxFuture<'static, Result<(), E>> { other().boxed() }
+                #[ledgix(skip)]
+                fn stripe_skipped() -> BoxFuture<'static, Result<(), E>> { Box::pin(async move { Ok(()) }) }
+            },
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        for tool in ["stripe_boxed", "stripe_block", "stripe_method"] {
+            assert!(
+                out.contains(&format!("ToolCall :: new (\"{tool}\")")),
+                "{tool}: {out}"
+            );
+        }
+        for tool in ["stripe_plain", "stripe_returns_a_call", "stripe_skipped"] {
+            assert!(!out.contains(&format!("new (\"{tool}\")")), "{tool}: {out}");
+        }
+        assert_eq!(out.matches(". policy (\"p\")").count(), 3, "{out}");
+    }
+
+    #[test]
+    fn a_wildcard_refuses_code_before_the_built_future() {
+        let (_, errors) = walk(
+            ALL,
+            quote! {
+                fn stripe_early(n: u64) -> Pin<Box<dyn Future<Output = Result<u64, E>> + Send>> {
+                    side_effect();
+                    Box::pin(async move { Ok(n) })
+                }
+            },
+        );
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].contains("before the Vault is asked"),
+            "{errors:?}"
+        );
+        assert!(
+            errors[0].contains("matches rule enforce[1] \"stripe*\" of ledgix.json"),
+            "{errors:?}"
+        );
     }
 
     #[test]

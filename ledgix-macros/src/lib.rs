@@ -109,7 +109,7 @@ pub fn guarded(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///             Ok(id)
 ///         }
 ///
-///         // not async and not named exactly by a rule: left alone
+///         // synchronous (not async, builds no future), not named exactly by a rule: left alone
 ///         pub fn stripe_format(amount: f64) -> String {
 ///             format!("${amount:.2}")
 ///         }
@@ -144,18 +144,25 @@ pub fn guarded(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// # What gets guarded
 ///
 /// Items may be anything; the macro looks into bare functions, inline `mod` blocks
-/// (recursively) and `impl` blocks (inherent or trait, including `#[async_trait]` ones). Each
-/// `async fn` whose name matches a rule is guarded as if by
+/// (recursively), `impl` blocks (inherent or trait, including `#[async_trait]` ones) and
+/// `trait` declarations (their methods' default bodies). Each `async fn` whose name matches a
+/// rule is guarded as if by
 /// `#[ledgix::guarded(tool = "<fn name>", policy = "<rule's policy>", context(<rule's context>))]`,
-/// so every parameter except `self` and `_`-prefixed ones is sent. Left untouched:
+/// so every parameter except `self` and `_`-prefixed ones is sent. So is each non-async
+/// function a rule matches, wildcard or not, whose body is `Box::pin(async move { .. })` or
+/// `async move { .. }` (hand-boxed recursion, desugared `#[async_trait]`): it returns a future,
+/// so it is guarded rather than silently left out (code before that future is an error, as
+/// with `#[guarded]`). Left untouched:
 ///
 /// - functions no rule matches, and names starting with `_`;
-/// - anything marked `#[ledgix(skip)]` (a function, an `impl` block or a `mod`); the
-///   attribute is only understood inside `instrument!`, which removes it;
+/// - anything marked `#[ledgix(skip)]` (a function, a method, an `impl` block, a `trait` or a
+///   `mod`); the attribute is only understood inside `instrument!`, which removes it;
 /// - functions that carry their own `#[ledgix::guarded(..)]` (it wins; use it to `skip`
 ///   secret parameters);
-/// - non-async functions matched only by a wildcard. A rule that names a non-async function
-///   exactly (no wildcard) is a compile error.
+/// - trait methods without a default body (nothing runs there: each `impl` is guarded where
+///   it is written, when that is inside `instrument!`);
+/// - synchronous functions (non-async, returning no such future) matched only by a wildcard.
+///   A rule that names one exactly (no wildcard) is a compile error.
 ///
 /// # Compile errors
 ///

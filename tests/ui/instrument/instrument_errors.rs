@@ -44,6 +44,15 @@ ledgix::instrument!(
             amount.to_string()
         }
 
+        // a wildcard catching a function that builds its future guards it, so code before
+        // the future (it would run before the Vault is asked) is an error
+        pub fn stripe_early(
+            amount: u64,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64, ledgix::Error>> + Send>> {
+            let doubled = amount * 2;
+            Box::pin(async move { Ok(doubled) })
+        }
+
         // the opt-out attribute has one form
         #[ledgix(skip_it)]
         pub async fn stripe_lookup(id: u64) -> Result<u64, ledgix::Error> {
