@@ -214,6 +214,7 @@ fn factorial(n: u64) -> Pin<Box<dyn Future<Output = Result<u64, ledgix::Error>> 
 }
 
 // a fn returning an async block
+#[allow(clippy::manual_async_fn)] // this shape is what is under test
 #[ledgix::guarded]
 fn unboxed(n: u64) -> impl Future<Output = Result<u64, ledgix::Error>> + Send {
     async move { Ok(n) }
@@ -254,8 +255,8 @@ fn main() {
     assert_send(Echo.run(1));
     assert_send(DynTool::invoke(&Echo, String::new(), String::new()));
     assert_send(DynTool::pair(&Echo, (1, 2)));
-    let _ = Tool::call(&Echo, String::new());
-    let _ = Echo.default_call(1);
+    drop(Tool::call(&Echo, String::new()));
+    drop(Echo.default_call(1));
     let _ = MyError::Other;
 }
 
