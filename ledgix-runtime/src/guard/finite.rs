@@ -188,35 +188,26 @@ impl ser::SerializeMap for Checker {
     }
 }
 
-impl ser::SerializeStruct for Checker {
-    type Ok = ();
-    type Error = NonFinite;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        v: &T,
-    ) -> Result<(), NonFinite> {
-        v.serialize(*self).map_err(|e| at(&format!(".{key}"), e))
-    }
-    fn end(self) -> Result<(), NonFinite> {
-        Ok(())
-    }
+macro_rules! fields {
+    ($($trait:ident),*) => {$(
+        impl ser::$trait for Checker {
+            type Ok = ();
+            type Error = NonFinite;
+            fn serialize_field<T: Serialize + ?Sized>(
+                &mut self,
+                key: &'static str,
+                v: &T,
+            ) -> Result<(), NonFinite> {
+                v.serialize(*self).map_err(|e| at(&format!(".{key}"), e))
+            }
+            fn end(self) -> Result<(), NonFinite> {
+                Ok(())
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeStructVariant for Checker {
-    type Ok = ();
-    type Error = NonFinite;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        v: &T,
-    ) -> Result<(), NonFinite> {
-        v.serialize(*self).map_err(|e| at(&format!(".{key}"), e))
-    }
-    fn end(self) -> Result<(), NonFinite> {
-        Ok(())
-    }
-}
+fields!(SerializeStruct, SerializeStructVariant);
 
 #[cfg(test)]
 mod tests {
