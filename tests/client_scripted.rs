@@ -229,6 +229,11 @@ async fn detach_returns_pending_approval_and_wait_resumes() {
         .on_status([pending("req-8"), approved("req-8", &h.token("jti-8", 10))]);
     let resp = pending_approval.wait().await.unwrap();
     assert_eq!(resp.request_id, "req-8");
+    assert_eq!(
+        h.sleeper.slept(),
+        vec![Duration::from_secs(2)],
+        "a resume polls at once, then at the interval"
+    );
     assert_eq!(h.runs(), 0, "wait() does not run the tool");
 }
 
@@ -250,6 +255,10 @@ async fn detach_then_run_executes_the_body_under_the_approval() {
         .await;
     assert_eq!(seen.unwrap(), token);
     assert_eq!(h.runs(), 1);
+    assert!(
+        h.sleeper.slept().is_empty(),
+        "an already decided request resumes without waiting"
+    );
 }
 
 #[tokio::test]
@@ -730,4 +739,129 @@ async fn current_clearance_and_claims_describe_the_approval() {
         .await
         .unwrap();
     assert_eq!(h.runs(), 1);
+}
+
+#[tokio::test]
+async fn wait_then_run_uses_the_verified_approval_once() {
+    let h = harness_with(|b| b.review_mode(ReviewMode::Detach)).await;
+    h.vault.on_clearance([pending("req-29")]);
+    let Error::ReviewPending(p) = h.refund(10).await.unwrap_err() else {
+        panic!()
+    };
+    h.vault
+        .on_status([approved("req-29", &h.token("jti-29", 10))]);
+    p.wait().await.unwrap();
+    let twin = p.clone();
+    let ran = h.ran.clone();
+    let first: Result<(), Error> = p
+        .run(async move {
+            ran.fetch_add(1, SeqCst);
+            Ok(())
+        })
+        .await;
+    first.unwrap();
+    let ran = h.ran.clone();
+    let second: Result<(), Error> = twin
+        .run(async move {
+            ran.fetch_add(1, SeqCst);
+            Ok(())
+        })
+        .await;
+    assert!(
+        matches!(&second, Err(Error::ReplayDetected { jti }) if jti == "jti-29"),
+        "{second:?}"
+    );
+    assert_eq!(h.runs(), 1, "one approval runs one body");
+}
+
+#[tokio::test]
+async fn non_finite_arguments_are_refused_before_anything_is_sent() {
+    let h = harness().await;
+    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        let ran = h.ran.clone();
+        let err = ToolCall::new("stripe_refund")
+            .arg("amount", &bad)
+            .client(&h.client)
+            .run(async move {
+                ran.fetch_add(1, SeqCst);
+                Ok::<_, Error>(())
+            })
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::ToolArgs(m) if m.contains("amount") && m.contains("null")),
+            "{err:?}"
+        );
+    }
+    assert_eq!(h.runs(), 0);
+    assert!(h.vault.seen().is_empty());
+}
+
+#[tokio::test]
+async fn a_zero_retry_after_on_polls_is_not_a_busy_loop() {
+    let h = harness().await;
+    h.vault.on_clearance([pending("req-30")]);
+    h.vault.on_status([
+        pending("req-30").header("retry-after", "0"),
+        approved("req-30", &h.token("jti-30", 10)),
+    ]);
+    h.refund(10).await.unwrap();
+    assert_eq!(
+        h.sleeper.slept(),
+        vec![Duration::from_secs(2), Duration::from_millis(100)]
+    );
+}
+
+#[tokio::test]
+async fn consecutive_429_without_retry_after_back_off_further() {
+    let h = harness().await;
+    let mut replies: Vec<Reply> = std::iter::repeat_n(Reply::raw(429, "full"), 10).collect();
+    replies.push(approved("req-31", &h.token("jti-31", 10)));
+    h.vault.on_clearance(replies);
+    h.refund(10).await.unwrap();
+    let slept = h.sleeper.slept();
+    assert_eq!(slept.len(), 10);
+    // Ceilings 0.5 s, 1 s, 2 s, … 30 s with full jitter: the sum is far above the 5 s that ten
+    // waits under a fixed 0.5 s ceiling could reach (failing by chance: ~1 in 200,000).
+    assert!(
+        slept.iter().sum::<Duration>() > Duration::from_secs(5),
+        "{slept:?}"
+    );
+    for (i, d) in slept.iter().enumerate() {
+        let ceiling = Duration::from_millis(500)
+            .saturating_mul(1 << i)
+            .min(Duration::from_secs(30));
+        assert!(*d <= ceiling, "wait {i}: {d:?} > {ceiling:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_token_whose_decision_is_not_an_approval_never_runs() {
+    let h = harness().await;
+    let mut c = claims("jti-32", "stripe_refund", &refund_args(10));
+    c["decision"] = json!("denied");
+    h.vault
+        .on_clearance([approved("req-32", &h.issuer.sign("vault-key-1", &c))]);
+    let err = h.refund(10).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::TokenVerification(m) if m.contains("decision")),
+        "{err:?}"
+    );
+    assert_eq!(h.runs(), 0);
+}
+
+#[tokio::test]
+async fn request_ids_that_would_change_the_path_are_refused() {
+    let h = harness().await;
+    for id in ["", ".", ".."] {
+        assert!(
+            matches!(h.client.clearance_status(id).await, Err(Error::Protocol(_))),
+            "{id}"
+        );
+        assert!(matches!(
+            h.client.submit_review_decision(id, true, "ok").await,
+            Err(Error::Protocol(_))
+        ));
+    }
+    assert!(h.vault.seen().is_empty());
 }

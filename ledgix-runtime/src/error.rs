@@ -170,14 +170,21 @@ impl Error {
                     .as_deref()
                     .map(|c| format!(" [{c}]"))
                     .unwrap_or_default();
+                let reason = d.reason.trim();
+                let reason = if reason.is_empty() {
+                    "no reason given"
+                } else {
+                    reason
+                };
+                let stop = if reason.ends_with(['.', '!', '?']) {
+                    ""
+                } else {
+                    "."
+                };
                 format!(
-                    "The tool was not run: the Ledgix Vault denied this call{rid}{code}. Reason: {}. \
-                     Do not retry the same call; change the request or ask a human.",
-                    if d.reason.is_empty() {
-                        "no reason given"
-                    } else {
-                        &d.reason
-                    }
+                    "The tool was not run: the Ledgix Vault denied this call{rid}{code}. \
+                     Reason: {reason}{stop} Do not retry the same call; change the request or \
+                     ask a human."
                 )
             }
             Error::ReviewTimeout { .. } => format!(

@@ -43,7 +43,6 @@ pub use token::{Audience, ReplayCache, TokenClaims, TokenSigner, TokenVerifier, 
 #[doc(hidden)]
 pub mod __private {
     pub use crate::guard::{ToolCall, tool_args_error};
-    #[allow(unused_imports)] // filled by the macro work
     pub use crate::macro_support::*;
     pub use serde;
     pub use serde_json;

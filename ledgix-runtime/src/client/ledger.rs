@@ -47,12 +47,12 @@ impl LedgixClient {
     /// `GET /ledger/proof/inclusion?request_id=..`: the inclusion proof of a decision. Not
     /// sealed yet: `Error::Ledger(LedgerError::NotSealed { .. })`.
     pub async fn fetch_inclusion_proof(&self, request_id: &str) -> Result<InclusionProof, Error> {
-        self.get_sealed(
-            "/ledger/proof/inclusion",
-            request_id,
-            "GET /ledger/proof/inclusion",
-        )
-        .await
+        let what = "GET /ledger/proof/inclusion";
+        let proof: InclusionProof = self
+            .get_sealed("/ledger/proof/inclusion", request_id, what)
+            .await?;
+        about_request(what, request_id, &proof.request_id)?;
+        Ok(proof)
     }
 
     /// `GET /ledger/proof/consistency?from=..&to=..`: the consistency proof between two
@@ -78,12 +78,13 @@ impl LedgixClient {
     /// `Error::Ledger(LedgerError::NotSealed { .. })`, not a verification failure; see
     /// [`wait_for_ledger_proof_bundle`](Self::wait_for_ledger_proof_bundle).
     pub async fn fetch_ledger_proof_bundle(&self, request_id: &str) -> Result<ProofBundle, Error> {
-        self.get_sealed(
-            "/ledger/proof/bundle",
-            request_id,
-            "GET /ledger/proof/bundle",
-        )
-        .await
+        let what = "GET /ledger/proof/bundle";
+        let bundle: ProofBundle = self
+            .get_sealed("/ledger/proof/bundle", request_id, what)
+            .await?;
+        about_request(what, request_id, &bundle.event.request_id)?;
+        about_request(what, request_id, &bundle.inclusion.request_id)?;
+        Ok(bundle)
     }
 
     /// [`fetch_ledger_proof_bundle`](Self::fetch_ledger_proof_bundle), asking again every
@@ -172,6 +173,18 @@ impl LedgixClient {
         let body = answer.into_success()?;
         serde_json::from_slice(&body).map_err(|e| Error::Protocol(format!("{what}: {e}")))
     }
+}
+
+/// A proof fetched for `asked` must be about `asked`: a bundle of another decision verifies
+/// on its own, and would otherwise be taken as the proof of this one.
+fn about_request(what: &str, asked: &str, got: &str) -> Result<(), Error> {
+    if got == asked {
+        return Ok(());
+    }
+    Err(Error::Protocol(format!(
+        "{what}?request_id={asked} answered with a proof about request `{}`",
+        got.chars().take(128).collect::<String>()
+    )))
 }
 
 fn not_sealed(request_id: &str) -> Error {

@@ -34,6 +34,8 @@ use jwks::{JwksCache, Lookup};
 use transport::{Answer, send_with_retry};
 
 const API_KEY_HEADER: &str = "x-vault-api-key";
+/// The shortest pause between two polls a `Retry-After` can ask for.
+const MIN_POLL_PAUSE: Duration = Duration::from_millis(100);
 const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 
 /// A client of the Vault. Cheap to clone: clones share one connection pool, one JWKS cache and
@@ -94,6 +96,9 @@ impl LedgixClient {
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
             .pool_idle_timeout(Duration::from_secs(90))
+            // A redirect would carry X-Vault-API-Key to wherever it points (reqwest strips only
+            // the standard credential headers) and bypass the http:// refusal: never follow.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?;
         let pinned_keys = config.trusted_keys.clone().map(Arc::new);
@@ -193,7 +198,9 @@ impl LedgixClient {
         request_id: &str,
         timeout: Duration,
     ) -> Result<ClearanceResponse, Error> {
-        let response = self.poll_until_decided(request_id, timeout, None).await?;
+        let response = self
+            .poll_until_decided(request_id, timeout, Duration::ZERO, None)
+            .await?;
         if self.inner.config.verify_jwt {
             self.verify_response(&response, None).await?;
         }
@@ -208,6 +215,7 @@ impl LedgixClient {
         approved: bool,
         reason: &str,
     ) -> Result<(), Error> {
+        check_request_id(request_id)?;
         let body = ReviewDecision {
             approved,
             review_reason: reason.to_string(),
@@ -269,7 +277,7 @@ impl LedgixClient {
         tool_args: &Map<String, Value>,
     ) -> Result<TokenClaims, Error> {
         let claims = self.verify_signature_and_claims(token).await?;
-        check_call_binding(&claims, tool, tool_args)?;
+        token::check_binding(&claims, tool, tool_args)?;
         self.record_jti(&claims)?;
         Ok(claims)
     }
@@ -365,7 +373,8 @@ impl LedgixClient {
                     return Err(detached);
                 }
                 let timeout = self.inner.config.review_timeout;
-                self.poll_until_decided(&response.request_id, timeout, Some(&call))
+                let first_wait = self.inner.config.review_poll_interval;
+                self.poll_until_decided(&response.request_id, timeout, first_wait, Some(&call))
                     .await
             }
         }
@@ -385,12 +394,14 @@ impl LedgixClient {
     }
 
     /// Polls `/clearance-status/{id}` every `review_poll_interval` (or the answer's
-    /// `Retry-After`) until a terminal status or `timeout`. `call` given: a pending review
-    /// detaches in detach mode.
+    /// `Retry-After`) until a terminal status or `timeout`, the first time after `first_wait`
+    /// (zero when resuming a request that may already be decided). `call` given: a pending
+    /// review detaches in detach mode.
     pub(crate) async fn poll_until_decided(
         &self,
         request_id: &str,
         timeout: Duration,
+        first_wait: Duration,
         call: Option<&BoundCall>,
     ) -> Result<ClearanceResponse, Error> {
         let config = &self.inner.config;
@@ -398,7 +409,7 @@ impl LedgixClient {
         // Time is counted both as slept (so an injected sleeper makes timeouts deterministic)
         // and as elapsed on the clock (so slow answers count too).
         let mut slept = Duration::ZERO;
-        let mut next_wait = config.review_poll_interval;
+        let mut next_wait = first_wait;
         loop {
             let spent = slept.max(started.elapsed());
             if spent >= timeout {
@@ -407,10 +418,15 @@ impl LedgixClient {
                 });
             }
             let wait = next_wait.min(timeout - spent);
-            config.sleeper.sleep(wait).await;
-            slept += wait;
+            if !wait.is_zero() {
+                config.sleeper.sleep(wait).await;
+                slept += wait;
+            }
             let (response, retry_after) = self.fetch_status(request_id).await?;
-            next_wait = retry_after.unwrap_or(config.review_poll_interval);
+            // A Retry-After may lengthen or shorten the pause, but never to a busy loop.
+            next_wait = retry_after.map_or(config.review_poll_interval, |d| {
+                d.max(config.review_poll_interval.min(MIN_POLL_PAUSE))
+            });
             match response.status {
                 ClearanceStatus::Approved => return Ok(response),
                 ClearanceStatus::Denied => {
@@ -431,9 +447,7 @@ impl LedgixClient {
         &self,
         request_id: &str,
     ) -> Result<(ClearanceResponse, Option<Duration>), Error> {
-        if request_id.is_empty() {
-            return Err(Error::Protocol("empty request_id".into()));
-        }
+        check_request_id(request_id)?;
         let answer = self
             .get(
                 &["clearance-status", request_id],
@@ -527,23 +541,18 @@ fn config_limit(config: &Config) -> usize {
         .min(tokio::sync::Semaphore::MAX_PERMITS)
 }
 
-fn parse_json<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, Error> {
-    serde_json::from_slice(body).map_err(|e| Error::Protocol(format!("{what}: {e}")))
+/// A request id goes into a URL path: empty, `.` and `..` would name another endpoint.
+fn check_request_id(request_id: &str) -> Result<(), Error> {
+    if matches!(request_id, "" | "." | "..") {
+        return Err(Error::Protocol(format!(
+            "`{request_id}` is not a usable request_id"
+        )));
+    }
+    Ok(())
 }
 
-/// The token must clear this tool with these arguments, and say so in its `decision`.
-fn check_call_binding(
-    claims: &TokenClaims,
-    tool: &str,
-    tool_args: &Map<String, Value>,
-) -> Result<(), Error> {
-    token::check_binding(claims, tool, tool_args)?;
-    match claims.decision.as_str() {
-        "" | "approved" | "approved_pending_review" => Ok(()),
-        other => Err(Error::TokenVerification(format!(
-            "the token's decision is `{other}`, not an approval"
-        ))),
-    }
+fn parse_json<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, Error> {
+    serde_json::from_slice(body).map_err(|e| Error::Protocol(format!("{what}: {e}")))
 }
 
 fn record_outcome(

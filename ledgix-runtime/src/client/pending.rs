@@ -2,13 +2,16 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
+
+use serde_json::{Map, Value};
 
 use super::{BoundCall, LedgixClient};
 use crate::context::{self, ActiveClearance};
 use crate::error::Error;
 use crate::protocol::ClearanceResponse;
+use crate::token::TokenClaims;
 
 /// A request waiting for a human reviewer ([`ReviewMode::Detach`](crate::ReviewMode::Detach)).
 ///
@@ -20,6 +23,14 @@ pub struct PendingApproval {
     client: LedgixClient,
     initial: Arc<ClearanceResponse>,
     call: Option<BoundCall>,
+    approval: Arc<Mutex<Approval>>,
+}
+
+/// The verified approval, shared by clones: verified once, runs one body.
+#[derive(Default)]
+struct Approval {
+    cleared: Option<(ClearanceResponse, TokenClaims)>,
+    ran: bool,
 }
 
 impl fmt::Debug for PendingApproval {
@@ -41,11 +52,14 @@ impl PendingApproval {
             client,
             initial: Arc::new(initial),
             call,
+            approval: Arc::default(),
         }
     }
 
     /// Re-attaches to a request by id (e.g. one stored before a restart). Its token will be
-    /// verified but, with no arguments known, not bound; prefer keeping the `PendingApproval`.
+    /// verified but, with no arguments known, not bound: [`wait`](Self::wait) works, while
+    /// [`run`](Self::run) refuses until [`bind`](Self::bind) names the tool and arguments the
+    /// request was made for. Prefer keeping the `PendingApproval`.
     pub fn resume(client: &LedgixClient, request_id: impl Into<String>) -> Result<Self, Error> {
         let request_id = request_id.into();
         let initial: ClearanceResponse = serde_json::from_value(serde_json::json!({
@@ -55,6 +69,16 @@ impl PendingApproval {
         }))
         .map_err(|e| Error::Protocol(e.to_string()))?;
         Ok(PendingApproval::new(client.clone(), initial, None))
+    }
+
+    /// Binds a resumed request to the tool and arguments it was made for, so its token is
+    /// checked against them before [`run`](Self::run) runs a body.
+    pub fn bind(mut self, tool: impl Into<String>, tool_args: Map<String, Value>) -> Self {
+        self.call = Some(BoundCall {
+            tool: tool.into(),
+            tool_args,
+        });
+        self
     }
 
     /// The Vault's id of the pending request.
@@ -81,16 +105,25 @@ impl PendingApproval {
 
     /// [`wait`](Self::wait) with an explicit timeout.
     pub async fn wait_timeout(&self, timeout: Duration) -> Result<ClearanceResponse, Error> {
-        Ok(self.clear(timeout).await?.0)
+        if let Some((response, _)) = &self.approval().cleared {
+            return Ok(response.clone());
+        }
+        let (response, claims) = self.clear(timeout).await?;
+        self.approval().cleared = Some((response.clone(), claims));
+        Ok(response)
     }
 
-    async fn clear(
-        &self,
-        timeout: Duration,
-    ) -> Result<(ClearanceResponse, crate::token::TokenClaims), Error> {
+    fn approval(&self) -> MutexGuard<'_, Approval> {
+        match self.approval.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    async fn clear(&self, timeout: Duration) -> Result<(ClearanceResponse, TokenClaims), Error> {
         let response = self
             .client
-            .poll_until_decided(self.request_id(), timeout, None)
+            .poll_until_decided(self.request_id(), timeout, Duration::ZERO, None)
             .await?;
         let claims = self
             .client
@@ -100,14 +133,44 @@ impl PendingApproval {
     }
 
     /// Waits for the decision, then runs `body` under the approved clearance (as a guarded
-    /// call would have). Denied, timed out or unverifiable: `body` never runs.
+    /// call would have). Denied, timed out or unverifiable: `body` never runs. A request
+    /// [`resume`](Self::resume)d by id must be [`bind`](Self::bind)-ed first: a token is only
+    /// good for the tool and arguments it clears, so `body` must do exactly the call that was
+    /// parked. After [`wait`](Self::wait) succeeded, `run` uses that verified approval; one
+    /// approval runs one body (a second `run`, on a clone, is [`Error::ReplayDetected`]).
     pub async fn run<F, T, E>(self, body: F) -> Result<T, E>
     where
         F: Future<Output = Result<T, E>>,
         E: From<Error>,
     {
-        let timeout = self.client.config().review_timeout;
-        let (response, claims) = self.clear(timeout).await.map_err(E::from)?;
+        let Some(call) = &self.call else {
+            return Err(E::from(Error::TokenVerification(format!(
+                "request {} was resumed by id without its tool and arguments: bind them with \
+                 PendingApproval::bind before running a body under its token",
+                self.request_id()
+            ))));
+        };
+        let cached = self.approval().cleared.clone();
+        let (response, claims) = match cached {
+            // Verified by `wait()`, perhaps before `bind()`: check the binding now.
+            Some((response, claims)) => {
+                crate::token::check_binding(&claims, &call.tool, &call.tool_args)
+                    .map_err(E::from)?;
+                (response, claims)
+            }
+            None => {
+                let timeout = self.client.config().review_timeout;
+                self.clear(timeout).await.map_err(E::from)?
+            }
+        };
+        {
+            let mut approval = self.approval();
+            if approval.ran {
+                return Err(E::from(Error::ReplayDetected { jti: claims.jti }));
+            }
+            approval.ran = true;
+            approval.cleared = Some((response.clone(), claims.clone()));
+        }
         let active = ActiveClearance {
             response: Arc::new(response),
             claims: Arc::new(claims),

@@ -16,6 +16,8 @@ pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(30);
 pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 /// More 429 answers in a row than this is [`Error::QueueSaturated`].
 pub(crate) const MAX_CONSECUTIVE_429: u32 = 10;
+/// Largest answer body read (a page of 500 ledger entries is a few MiB at most).
+pub(crate) const MAX_ANSWER_BODY: usize = 16 * 1024 * 1024;
 /// Error bodies are cut to this many bytes.
 const MAX_ERROR_BODY: usize = 1024;
 
@@ -76,11 +78,20 @@ pub(crate) async fn send_with_retry(
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     let headers = resp.headers().clone();
-                    resp.bytes().await.map(|body| Answer {
-                        status,
-                        headers,
-                        body,
-                    })
+                    match read_capped(resp, MAX_ANSWER_BODY).await {
+                        Ok(Some(body)) => Ok(Answer {
+                            status,
+                            headers,
+                            body,
+                        }),
+                        Ok(None) => {
+                            return Err(Error::Protocol(format!(
+                                "{what}: the answer (HTTP {status}) is larger than \
+                                 {MAX_ANSWER_BODY} bytes"
+                            )));
+                        }
+                        Err(e) => Err(e),
+                    }
                 }
                 Err(e) => Err(e),
             }
@@ -115,7 +126,8 @@ pub(crate) async fn send_with_retry(
                     last_retry_after = Some(d);
                     d
                 }
-                None => backoff(config, attempt),
+                // No Retry-After: back off further with each 429 in a row.
+                None => backoff(config, consecutive_429 - 1),
             };
             tracing::debug!(
                 what,
@@ -140,6 +152,28 @@ pub(crate) async fn send_with_retry(
         }
         return Ok(answer);
     }
+}
+
+/// The body of `resp`, or `None` once it (or its announced `Content-Length`) exceeds `max`
+/// bytes: an answer is never buffered without bound.
+async fn read_capped(
+    mut resp: reqwest::Response,
+    max: usize,
+) -> Result<Option<Bytes>, reqwest::Error> {
+    if resp
+        .content_length()
+        .is_some_and(|n| usize::try_from(n).map_or(true, |n| n > max))
+    {
+        return Ok(None);
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = resp.chunk().await? {
+        if chunk.len() > max.saturating_sub(body.len()) {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body.freeze()))
 }
 
 /// Full jitter: uniform in `[0, min(30 s, base · 2^attempt)]`.

@@ -223,6 +223,16 @@ pub(crate) fn check(claims: &TokenClaims, expect: Expectations<'_>, now: u64) ->
             "token has no `jti` claim: every A-JWT must be usable once",
         ));
     }
+    // An A-JWT is a clearance; older Vaults omit `decision`.
+    match claims.decision.as_str() {
+        "" | "approved" | "approved_pending_review" => {}
+        other => {
+            return Err(fail(format!(
+                "the token's decision is `{}`, not an approval",
+                shown(other)
+            )));
+        }
+    }
     Ok(())
 }
 
@@ -232,6 +242,25 @@ mod tests {
     use serde_json::json;
 
     const NOW: u64 = 1_800_000_000;
+
+    #[test]
+    fn a_decision_other_than_an_approval_is_refused() {
+        let expect = Expectations {
+            issuer: "alcv-vault",
+            audience: "ledgix-sdk",
+        };
+        for (decision, ok) in [
+            ("", true),
+            ("approved", true),
+            ("approved_pending_review", true),
+            ("denied", false),
+            ("pending_review", false),
+        ] {
+            let mut c = claims();
+            c.decision = decision.into();
+            assert_eq!(check(&c, expect, NOW).is_ok(), ok, "{decision}");
+        }
+    }
 
     fn claims() -> TokenClaims {
         serde_json::from_value(json!({

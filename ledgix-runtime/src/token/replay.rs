@@ -23,6 +23,10 @@ pub const DEFAULT_CAPACITY: usize = 1 << 20;
 /// lock. Expired ids are swept out as the cache grows, so memory follows the number of live
 /// tokens. It never forgets an unexpired id to make room: when `capacity` live ids are
 /// remembered, new tokens are refused until some expire (fail closed).
+///
+/// Expiry follows the `now` it is given (the wall clock, for the client): if the system clock
+/// jumps forward past a token's `exp` and back again, that token's id may be forgotten while
+/// the token verifies again. Keep the clock disciplined (NTP slews, it does not jump).
 #[derive(Debug)]
 pub struct ReplayCache {
     shards: [Mutex<Shard>; SHARDS],

@@ -1,5 +1,7 @@
 //! [`ToolCall`]: ask the Vault, then run. The one code path both macros expand to.
 
+mod finite;
+
 use std::future::Future;
 
 use serde::Serialize;
@@ -51,7 +53,7 @@ impl ToolCall {
     /// serialization error is reported by [`run`](ToolCall::run) as [`Error::ToolArgs`],
     /// before anything is sent.
     pub fn arg(mut self, name: &str, value: &(impl Serialize + ?Sized)) -> Self {
-        match serde_json::to_value(value) {
+        match to_tool_arg(value) {
             Ok(v) => {
                 self.request.tool_args.insert(name.to_string(), v);
             }
@@ -131,6 +133,26 @@ impl ToolCall {
             None => crate::client::default_client()?,
         };
         client.clear_for_call(self.request).await
+    }
+}
+
+/// The JSON form of one argument. NaN and infinities (which JSON writes as `null`, so the Vault
+/// would approve a value other than the one the body gets) are refused.
+fn to_tool_arg(value: &(impl Serialize + ?Sized)) -> Result<Value, String> {
+    let v = serde_json::to_value(value).map_err(|e| e.to_string())?;
+    // Only a value holding a null can hide a non-finite float: check those alone.
+    if contains_null(&v) {
+        finite::check(value)?;
+    }
+    Ok(v)
+}
+
+fn contains_null(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Array(a) => a.iter().any(contains_null),
+        Value::Object(m) => m.values().any(contains_null),
+        _ => false,
     }
 }
 
