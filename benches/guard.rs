@@ -3,7 +3,7 @@
 //! `benches/mock_vault.rs` the mock Vault's throughput).
 //!
 //! - `guard_call/*`: one sequential call on an in-process mock Vault, through the whole SDK
-//!   (`ToolCall`, what `#[guarded]` expands to) and the floor beside it (a bare pooled
+//!   (a `#[ledgix::guarded]` function) and the floor beside it (a bare pooled
 //!   `reqwest` POST of the same body, JSON parse, one Ed25519 `verify_strict`);
 //! - `guard_256/*`: 256 tasks in flight, guarded and bare;
 //! - `sdk_cpu/*`: the CPU the SDK spends per call without the network: building and
@@ -38,15 +38,20 @@ fn args(n: u64) -> Map<String, Value> {
     }
 }
 
-/// The guarded call: what `#[ledgix::guarded] async fn refund(amount, currency, charge_id)`
-/// expands to.
+/// The guarded tool, asking `client`.
+#[ledgix::guarded(tool = "refund", client = client, skip(client))]
+async fn refund(
+    client: &LedgixClient,
+    amount: u64,
+    currency: &str,
+    charge_id: &str,
+) -> Result<bool, ledgix::Error> {
+    Ok(ledgix::current_token().is_some())
+}
+
+/// One guarded call, which must run its body.
 async fn guarded(client: &LedgixClient, n: u64) -> bool {
-    ToolCall::new(TOOL)
-        .arg("amount", &n)
-        .arg("currency", "usd")
-        .arg("charge_id", "ch_3PxyzBench")
-        .client(client)
-        .run(async { Ok::<_, ledgix::Error>(ledgix::current_token().is_some()) })
+    refund(client, n, "usd", "ch_3PxyzBench")
         .await
         .expect("the mock Vault approves")
 }

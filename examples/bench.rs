@@ -39,7 +39,7 @@ use ed25519_dalek::{Signature, VerifyingKey};
 use ledgix::ledger::hash::{self, EventEncoding};
 use ledgix::ledger::{LedgerCheckpoint, ProofBundle, TrustedKeys, merkle, verify_proof_bundle};
 use ledgix::mock::{MockVault, Rule};
-use ledgix::{ClearanceRequest, Config, LedgixClient, ToolCall};
+use ledgix::{ClearanceRequest, Config, LedgixClient};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
@@ -214,15 +214,23 @@ fn note(message: &str) {
 
 // ------------------------------------------------------------------------------- the calls
 
-/// The guarded tool: exactly what `#[ledgix::guarded] async fn refund(amount: u64, currency:
-/// &str, charge_id: &str)` expands to. The body reports whether the token is in scope.
+/// The guarded tool (tool name = function name). The body reports whether the token is in
+/// scope.
+#[ledgix::guarded]
 async fn refund(amount: u64, currency: &str, charge_id: &str) -> Result<bool, ledgix::Error> {
-    ToolCall::new(TOOL)
-        .arg("amount", &amount)
-        .arg("currency", currency)
-        .arg("charge_id", charge_id)
-        .run(async { Ok(ledgix::current_token().is_some()) })
-        .await
+    Ok(ledgix::current_token().is_some())
+}
+
+/// A guarded tool whose body returns the request id it was cleared under.
+#[ledgix::guarded(tool = "refund")]
+async fn refund_request_id(amount: u64) -> Result<Option<String>, ledgix::Error> {
+    Ok(ledgix::current_clearance().map(|c| c.request_id.clone()))
+}
+
+/// A guarded tool the memory test's mock Vault sends to review, asking `client`.
+#[ledgix::guarded(client = client, skip(client))]
+async fn held_refund(client: &LedgixClient, n: u64) -> Result<bool, ledgix::Error> {
+    Ok(ledgix::current_token().is_some())
 }
 
 /// One guarded call that must run its body with the token in scope.
@@ -593,14 +601,9 @@ async fn bundle_verification(plan: Plan) -> R<BundleCost> {
         .await;
     let client = vault.client();
     let floor = Floor::of_mock(&vault)?;
-    let request_id = ledgix::with_client(
-        client.clone(),
-        ToolCall::new(TOOL).arg("amount", &0u64).run(async {
-            Ok::<_, ledgix::Error>(ledgix::current_clearance().map(|c| c.request_id.clone()))
-        }),
-    )
-    .await?
-    .ok_or("no clearance in scope")?;
+    let request_id = ledgix::with_client(client.clone(), refund_request_id(0))
+        .await?
+        .ok_or("no clearance in scope")?;
     let mut set = tokio::task::JoinSet::new();
     for t in 0..16 {
         let floor = floor.clone();
@@ -1044,13 +1047,7 @@ async fn held_calls_memory(calls: usize) -> R<Memory> {
     let mut set = tokio::task::JoinSet::new();
     for n in 0..calls as u64 {
         let client = client.clone();
-        set.spawn(async move {
-            ToolCall::new("held_refund")
-                .arg("n", &n)
-                .client(&client)
-                .run(async { Ok::<_, ledgix::Error>(ledgix::current_token().is_some()) })
-                .await
-        });
+        set.spawn(async move { held_refund(&client, n).await });
     }
     loop {
         let pending: usize = vault.ask("pending").await?.parse()?;
