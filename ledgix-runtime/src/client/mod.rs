@@ -360,6 +360,8 @@ impl LedgixClient {
             .await?
             .into_success()?;
         let response = ClearanceResponse::from_json(&body, "POST /request-clearance")?;
+        // Not kept while a pending request is polled (a held call would carry it for minutes).
+        drop(body);
         tracing::Span::current().record("request_id", response.request_id.as_str());
         match response.status {
             ClearanceStatus::Approved => Ok(response),
