@@ -4,19 +4,23 @@
 //! cargo run --release --features mock --example bench
 //! ```
 //!
-//! Every figure is a ratio against a floor measured in the same run, on the same in-process
-//! mock Vault (see BENCHMARKS.md for the method):
+//! Every figure is a ratio against a floor measured in the same run (see BENCHMARKS.md for the
+//! method). Each section runs in a fresh process (this program with `--section NAME`), so none
+//! inherits another's heap, connections or mock Vault state:
 //!
-//! - latency: a guarded call through the whole SDK (arguments serialized, request, token
-//!   verified and bound, task-local scope, body) against the floor, a bare pooled `reqwest`
-//!   `POST /request-clearance` of the same JSON body + JSON parse + one Ed25519
-//!   `verify_strict` of the returned token; samples interleaved, p50 and p99;
-//! - throughput at 1, 16 and 256 concurrent tasks, guarded against bare (the floor call);
-//! - `verify_proof_bundle` against the raw Ed25519 verifications and SHA-256s of the same bundle;
-//! - ledgix-python 0.4.0's `request_clearance` (verification on) against ours, same mock;
-//! - the mock Vault's decisions per second with ledger writes and sealing on;
-//! - resident memory of 10,000 guarded calls held pending review at once (the mock Vault runs
-//!   in a child process for this one, so only the client is counted).
+//! - `latency`: a `#[ledgix::guarded]` call through the whole SDK (arguments serialized,
+//!   request, token verified and bound, task-local scope, body) against the floor, a bare
+//!   pooled `reqwest` `POST /request-clearance` of the same JSON body + JSON parse + one
+//!   Ed25519 `verify_strict` of the returned token, on one in-process mock Vault; samples
+//!   interleaved, p50 and p99;
+//! - `throughput` at 1, 16 and 256 concurrent tasks, guarded against bare (the floor call);
+//! - `verify`: `verify_proof_bundle` against the raw Ed25519 verifications and SHA-256s of the
+//!   same bundle;
+//! - `python`: ledgix-python 0.4.0's `request_clearance` (its verification on) against ours and
+//!   the floor, in alternating blocks, all on one mock Vault in a child process;
+//! - `decisions`: the mock Vault's decisions per second with ledger writes and sealing on;
+//! - `memory`: resident memory of 10,000 guarded calls held pending review at once (the mock
+//!   Vault runs in a child process, so only the client is counted).
 //!
 //! The last line of the output is machine-readable:
 //! `bench: guard_vs_floor_p50=X guard_vs_floor_p99=X throughput_256_vs_bare=X
@@ -85,7 +89,7 @@ impl Plan {
                 latency_warmup: 500,
                 latency_calls: 4_000,
                 throughput_run: Duration::from_millis(1_000),
-                throughput_rounds: 2,
+                throughput_rounds: 3,
                 verify_blocks: 20,
                 verify_block_iters: 200,
                 python_calls: 300,
@@ -1292,12 +1296,18 @@ impl Report {
                     floor_p50_us,
                     ratio(*python_p50_us, *floor_p50_us)
                 );
+                let (py_over, rust_over) =
+                    (python_p50_us - floor_p50_us, rust_p50_us - floor_p50_us);
                 println!(
-                    "{:<58} {:>10.1} {:>10.1} {:>10.1}",
+                    "{:<58} {:>10.1} {:>10.1} {:>10}",
                     "  client cost over that floor (python, rust, ratio)",
-                    python_p50_us - floor_p50_us,
-                    rust_p50_us - floor_p50_us,
-                    ratio(python_p50_us - floor_p50_us, rust_p50_us - floor_p50_us)
+                    py_over,
+                    rust_over,
+                    if rust_over > 0.0 {
+                        format!("{:.0}", py_over / rust_over)
+                    } else {
+                        "n/a".into()
+                    }
                 );
             }
             Python::Unavailable(why) => {
