@@ -335,6 +335,13 @@ struct Percentiles {
 
 impl Percentiles {
     fn of(samples: &mut [Duration]) -> Percentiles {
+        if samples.is_empty() {
+            return Percentiles {
+                p50: f64::NAN,
+                p99: f64::NAN,
+                mean: f64::NAN,
+            };
+        }
         samples.sort_unstable();
         let at = |q: f64| {
             // nearest rank
