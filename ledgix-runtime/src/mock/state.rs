@@ -59,7 +59,16 @@ pub(crate) struct Record {
 #[derive(Debug, Default)]
 pub(crate) struct Clearances {
     records: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Record>>>>,
-    pending: Mutex<Vec<String>>,
+    pending: Mutex<PendingReviews>,
+}
+
+/// Request ids waiting for review, in arrival order; adding and removing one is O(log n), so
+/// approving thousands of held calls stays linear overall.
+#[derive(Debug, Default)]
+struct PendingReviews {
+    next: u64,
+    by_arrival: BTreeMap<u64, String>,
+    arrival_of: HashMap<String, u64>,
 }
 
 impl Clearances {
@@ -79,15 +88,25 @@ impl Clearances {
     }
 
     pub(crate) fn mark_pending(&self, request_id: &str) {
-        lock(&self.pending).push(request_id.to_string());
+        let mut pending = lock(&self.pending);
+        if pending.arrival_of.contains_key(request_id) {
+            return;
+        }
+        let arrival = pending.next;
+        pending.next += 1;
+        pending.by_arrival.insert(arrival, request_id.to_string());
+        pending.arrival_of.insert(request_id.to_string(), arrival);
     }
 
     pub(crate) fn unmark_pending(&self, request_id: &str) {
-        lock(&self.pending).retain(|id| id != request_id);
+        let mut pending = lock(&self.pending);
+        if let Some(arrival) = pending.arrival_of.remove(request_id) {
+            pending.by_arrival.remove(&arrival);
+        }
     }
 
     pub(crate) fn pending(&self) -> Vec<String> {
-        lock(&self.pending).clone()
+        lock(&self.pending).by_arrival.values().cloned().collect()
     }
 }
 
