@@ -433,8 +433,8 @@ mod tests {
         let l = locate(dir, Some("config/ledgix.json"), Some("other.json".into()));
         assert_eq!(l.path, Path::new("/crate/config/ledgix.json"));
         assert_eq!(l.source, Source::Literal);
-        let l = locate(dir, None, Some("../shared/ledgix.json".into()));
-        assert_eq!(l.path, Path::new("/shared/ledgix.json"));
+        let l = locate(dir, None, Some("../common/ledgix.json".into()));
+        assert_eq!(l.path, Path::new("/common/ledgix.json"));
         assert_eq!(l.source, Source::Env);
         let l = locate(dir, None, Some("".into()));
         assert_eq!(l.path, Path::new("/crate/ledgix.json"));
