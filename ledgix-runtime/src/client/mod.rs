@@ -304,13 +304,14 @@ impl LedgixClient {
     }
 
     async fn verify_signature_and_claims(&self, token: &str) -> Result<TokenClaims, Error> {
-        let kid = token::peek_kid(token)?;
-        let keys = self.keys_for(Some(&kid)).await?;
+        // Parsed once: the header picks the keys, then the same parts are verified.
+        let compact = token::parse_compact(token)?;
+        let keys = self.keys_for(Some(&compact.kid)).await?;
         let expect = Expectations {
             issuer: &self.inner.config.jwt_issuer,
             audience: &self.inner.config.jwt_audience,
         };
-        token::verify_with_keys(token, &keys, expect, SystemTime::now())
+        token::verify_compact(&compact, &keys, expect, SystemTime::now())
     }
 
     fn record_jti(&self, claims: &TokenClaims) -> Result<(), Error> {

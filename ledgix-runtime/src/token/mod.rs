@@ -92,12 +92,7 @@ pub fn canonical_json(value: &Value) -> String {
     canonical::to_string(value)
 }
 
-/// Reads the `kid` of a compact JWS after checking its header (three segments, `alg` exactly
-/// `EdDSA`, `kid` present, `typ` `JWT` if present). Verifies nothing else.
-pub(crate) fn peek_kid(token: &str) -> Result<String, Error> {
-    let (header_b64, _, _) = jws::split(token)?;
-    jws::parse_header(header_b64)
-}
+pub(crate) use jws::{Compact, parse as parse_compact};
 
 /// What the claims must say.
 #[derive(Debug, Clone, Copy)]
@@ -114,7 +109,17 @@ pub(crate) fn verify_with_keys(
     expect: Expectations<'_>,
     now: SystemTime,
 ) -> Result<TokenClaims, Error> {
-    let compact = jws::parse(token)?;
+    verify_compact(&jws::parse(token)?, keys, expect, now)
+}
+
+/// [`verify_with_keys`] on a token already split and header-checked (the client parses it
+/// once, picks the keys by its `kid`, then verifies).
+pub(crate) fn verify_compact(
+    compact: &Compact<'_>,
+    keys: &KeySet,
+    expect: Expectations<'_>,
+    now: SystemTime,
+) -> Result<TokenClaims, Error> {
     let key = keys.get(&compact.kid).ok_or_else(|| {
         fail(format!(
             "kid `{}` is not in the Vault's JWKS",
@@ -218,7 +223,7 @@ mod tests {
         let signer = TokenSigner::from_seed("k1", [1; 32]);
         let a = args(json!({"amount": 1000, "currency": "usd"}));
         let token = signer.sign(&claims(&a));
-        assert_eq!(peek_kid(&token).unwrap(), "k1");
+        assert_eq!(parse_compact(&token).unwrap().kid, "k1");
         let got = verify_with_keys(&token, &signer.key_set(), EXPECT, at(NOW)).unwrap();
         assert_eq!(got, claims(&a));
         check_binding(&got, "stripe.refund.create", &a).unwrap();
