@@ -37,7 +37,10 @@ pub use protocol::{
     PolicyRegistration, PolicyRegistrationResponse,
 };
 pub use sleep::{Sleeper, TokioSleeper};
-pub use token::{Audience, ReplayCache, TokenClaims, TokenSigner, TokenVerifier, tool_args_hash};
+pub use token::{
+    Audience, MemoryReplayStore, ReplayCache, ReplayStore, TokenClaims, TokenSigner, TokenVerifier,
+    tool_args_hash,
+};
 
 /// Items the macros expand to. Not a public API: names here may change in any release.
 #[doc(hidden)]

@@ -30,11 +30,13 @@ mod claims;
 mod jws;
 mod replay;
 mod signer;
+mod store;
 mod verifier;
 
 pub use claims::{Audience, TokenClaims};
 pub use replay::{DEFAULT_CAPACITY, ReplayCache};
 pub use signer::TokenSigner;
+pub use store::{DEFAULT_REPLAY_CAPACITY, MemoryReplayStore, ReplayStore};
 pub use verifier::TokenVerifier;
 
 use jws::{fail, shown};

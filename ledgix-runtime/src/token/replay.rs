@@ -73,8 +73,19 @@ impl ReplayCache {
     /// Records `jti` (of a token expiring at `exp`) as used at `now`; a `jti` already recorded
     /// is [`Error::ReplayDetected`], a full cache is [`Error::TokenVerification`].
     pub fn check_and_record(&self, jti: &str, exp: u64, now: SystemTime) -> Result<(), Error> {
+        self.record_until(jti, exp.saturating_add(LEEWAY), now)
+    }
+
+    /// Records `jti` as used at `now`, remembered until the Unix second `forget_after`; a `jti`
+    /// already recorded is [`Error::ReplayDetected`], a full cache is
+    /// [`Error::TokenVerification`].
+    pub(crate) fn record_until(
+        &self,
+        jti: &str,
+        forget_after: u64,
+        now: SystemTime,
+    ) -> Result<(), Error> {
         let now = unix_seconds(now)?;
-        let forget_after = exp.saturating_add(LEEWAY);
         let shard = self.shard(jti);
         {
             let mut guard = lock(shard);
