@@ -54,10 +54,6 @@ ledgix::instrument! {
             Ok(id)
         }
 
-        /// `_`-prefixed: never guarded
-        pub async fn _internal_sync() -> Result<bool, ledgix::Error> {
-            Ok(ledgix::current_token().is_none())
-        }
 
         /// opted out
         #[ledgix(skip)]
@@ -181,16 +177,15 @@ async fn the_architecture_manifest_guards_by_first_matching_rule() {
 async fn untouched_functions_never_ask() {
     let vault = MockVault::start().await;
     let agent = tools::Agent::new("bot");
-    let (a, b, c) = vault
+    let (b, c) = vault
         .scope(async {
-            let a = tools::_internal_sync().await?;
             let b = tools::stripe_health().await?;
             let c = tools::Quiet.stripe_quiet().await?;
-            Ok::<_, ledgix::Error>((a, b, c))
+            Ok::<_, ledgix::Error>((b, c))
         })
         .await
         .expect("unguarded");
-    assert!(a && b && c, "no clearance in scope");
+    assert!(b && c, "no clearance in scope");
     assert_eq!(tools::stripe_format(5), "$5");
     assert_eq!(agent.name, "bot");
     assert!(clearances(&vault).is_empty(), "{:#?}", sent(&vault));
@@ -513,4 +508,101 @@ async fn a_skipped_trait_and_a_plain_sync_function_stay_unguarded() {
     assert_eq!(runs(&QUIET_RUNS), 1);
     assert_eq!(vault.scope(async { shapes::stripe_cents(1.25) }).await, 125);
     assert!(clearances(&vault).is_empty(), "{:#?}", sent(&vault));
+}
+
+static UNDERSCORE_RUNS: AtomicUsize = AtomicUsize::new(0);
+static FOREIGN_RUNS: AtomicUsize = AtomicUsize::new(0);
+static ONE_LINE_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+/// An attribute macro named `guarded` that is not ledgix's (tracing's `#[instrument]`): it
+/// guards nothing with the Vault, so the manifest must still guard what it is on.
+mod not_ledgix {
+    pub use tracing::instrument as guarded;
+}
+
+// Functions `instrument!` used to leave unguarded although a glob matched them: a `_`-prefixed
+// name, and another crate's attribute whose last segment is `guarded`.
+ledgix::instrument! {
+    mod previously_skipped {
+        use std::sync::atomic::Ordering::SeqCst;
+
+        use super::{FOREIGN_RUNS, ONE_LINE_RUNS, UNDERSCORE_RUNS};
+
+        /// `*`: a leading `_` does not opt out
+        pub async fn _internal_sync(id: u64) -> Result<u64, ledgix::Error> {
+            UNDERSCORE_RUNS.fetch_add(1, SeqCst);
+            Ok(id)
+        }
+
+        /// `stripe*`: tracing's attribute, re-exported as `guarded`, is not ledgix's
+        #[super::not_ledgix::guarded(skip_all)]
+        pub async fn stripe_traced(amount: u64) -> Result<u64, ledgix::Error> {
+            FOREIGN_RUNS.fetch_add(1, SeqCst);
+            Ok(amount)
+        }
+
+        /// a one-line body (no `unused_braces` warning either: this file builds under
+        /// `-D warnings` in CI, and tests/ui/pass checks it under `#![deny(warnings)]`)
+        pub async fn wire_one_line(id: String) -> Result<String, ledgix::Error> { ONE_LINE_RUNS.fetch_add(1, SeqCst); Ok(id) }
+    }
+}
+
+#[tokio::test]
+async fn underscore_names_and_foreign_guarded_attributes_ask_the_vault() {
+    let denying = MockVault::builder()
+        .rule(Rule::tool("*").deny("everything denied"))
+        .start()
+        .await;
+    let underscore = denying.scope(previously_skipped::_internal_sync(1)).await;
+    let foreign = denying.scope(previously_skipped::stripe_traced(2)).await;
+    let one_line = denying
+        .scope(previously_skipped::wire_one_line("w_1".into()))
+        .await;
+    for (tool, err) in [
+        ("_internal_sync", underscore.map(drop)),
+        ("stripe_traced", foreign.map(drop)),
+        ("wire_one_line", one_line.map(drop)),
+    ] {
+        let err = err.expect_err(tool);
+        assert!(err.is_denied(), "{tool}: {err:?}");
+    }
+    for (tool, counter) in [
+        ("_internal_sync", &UNDERSCORE_RUNS),
+        ("stripe_traced", &FOREIGN_RUNS),
+        ("wire_one_line", &ONE_LINE_RUNS),
+    ] {
+        assert_eq!(runs(counter), 0, "{tool}: a denied body never runs");
+    }
+    assert_eq!(
+        sent(&denying),
+        [
+            ("_internal_sync".into(), json!({"id": 1}), json!({})),
+            (
+                "stripe_traced".into(),
+                json!({"amount": 2}),
+                json!({"policy_id": "financial-high-risk", "risk_level": "high"})
+            ),
+            (
+                "wire_one_line".into(),
+                json!({"id": "w_1"}),
+                json!({"policy_id": "treasury-dual-control"})
+            ),
+        ]
+    );
+
+    let approving = MockVault::start().await;
+    let out = approving
+        .scope(async {
+            Ok::<_, ledgix::Error>((
+                previously_skipped::_internal_sync(1).await?,
+                previously_skipped::stripe_traced(2).await?,
+                previously_skipped::wire_one_line("w_1".into()).await?,
+            ))
+        })
+        .await
+        .expect("approved");
+    assert_eq!(out, (1, 2, "w_1".into()));
+    for counter in [&UNDERSCORE_RUNS, &FOREIGN_RUNS, &ONE_LINE_RUNS] {
+        assert_eq!(runs(counter), 1, "an approved body runs once");
+    }
 }

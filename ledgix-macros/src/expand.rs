@@ -10,10 +10,19 @@
 //!     let __ledgix_call = ::ledgix::__private::arg(__ledgix_call, "a", &a);   // spanned at `A`
 //!     ::ledgix::__private::guard(__ledgix_call, async move {
 //!         if let Some(__ledgix_ret) = None::<Result<T, E>> { return __ledgix_ret; }  // fixes the output type early
-//!         { body }
+//!         let __ledgix_out: Result<T, E> = { body };      // the user's statements, in their own block
+//!         __ledgix_out
 //!     }, ::ledgix::__private::denial()).await                // `denial()` spanned at the return type
 //! }
 //! ```
+//!
+//! The user's statements get a block of their own, so an item they declare (`use
+//! other::Result;`) cannot change what the generated code means; that block is a `let`
+//! initializer rather than a tail expression, so a one-line body does not trip `unused_braces`
+//! (whose suggestion, removing the braces, would not parse). The `let` carries the return type,
+//! so the body's tail expression is checked against it (coercions included) as in the original
+//! function. The body of an `async fn` is never parsed: its tokens go through as written, so a
+//! syntax error in it is rustc's to report.
 //!
 //! `denial()` carries every requirement on the return type (`Result<T, E>`,
 //! `E: From<ledgix::Error>`), so each mistake is one compiler error, at the return type.
@@ -27,6 +36,7 @@ use quote::{ToTokens, quote, quote_spanned};
 use serde_json::Value;
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
+use syn::token::Brace;
 use syn::visit_mut::VisitMut;
 use syn::{
     Block, Expr, ExprAsync, FnArg, GenericArgument, Ident, LitStr, Pat, PathArguments, ReturnType,
@@ -98,13 +108,48 @@ fn at(at: Span) -> Span {
     Span::call_site().located_at(at)
 }
 
-/// The new body of a guarded function. `sig` is the function's signature, unchanged in the
-/// output; `block` its body.
-pub(crate) fn guard_block(spec: &GuardSpec, sig: &Signature, block: &Block) -> syn::Result<Block> {
-    let shape = if sig.asyncness.is_some() {
-        Shape::AsyncFn
-    } else {
-        future_shape(spec, sig, block)?
+/// The body of a function to guard.
+pub(crate) enum Body<'a> {
+    /// The statements as written, unparsed (`#[guarded]` on an `async fn` never parses them),
+    /// and the braces around them.
+    Tokens { brace: Brace, stmts: TokenStream },
+    /// A parsed body (`instrument!` parses every item).
+    Block(&'a Block),
+}
+
+/// The new body of a guarded function, without its braces: put it inside the function's own.
+/// `sig` is the function's signature, unchanged in the output.
+pub(crate) fn guard_block(
+    spec: &GuardSpec,
+    sig: &Signature,
+    body: Body<'_>,
+) -> syn::Result<TokenStream> {
+    let parsed;
+    let block = match (&body, sig.asyncness.is_some()) {
+        (Body::Block(block), _) => Some(*block),
+        (Body::Tokens { .. }, true) => None,
+        (Body::Tokens { brace, stmts }, false) => {
+            // Only a non-async function is looked into (for the future it builds).
+            let stmts =
+                syn::parse::Parser::parse2(Block::parse_within, stmts.clone()).map_err(|e| {
+                    spec.error(
+                        e.span(),
+                        format!(
+                            "{} could not read the body of `{}`: {e}",
+                            spec.who, sig.ident
+                        ),
+                    )
+                })?;
+            parsed = Block {
+                brace_token: *brace,
+                stmts,
+            };
+            Some(&parsed)
+        }
+    };
+    let shape = match block {
+        Some(block) if sig.asyncness.is_none() => future_shape(spec, sig, block)?,
+        _ => Shape::AsyncFn,
     };
     let output = match (&shape, &sig.output) {
         (Shape::AsyncFn, ReturnType::Type(_, ty)) => Some((**ty).clone()),
@@ -128,8 +173,9 @@ pub(crate) fn guard_block(spec: &GuardSpec, sig: &Signature, block: &Block) -> s
     let krate = &spec.krate;
     let guard = quote!(#krate::__private::guard);
     let denial = denial(spec, output.as_ref());
+    // `impl Trait` cannot be named in a turbofish or a `let`: `_` stands for it.
+    let output = output.as_ref().map(erase_impl_trait);
     let hint = output.as_ref().map(|ty| {
-        let ty = erase_impl_trait(ty);
         let ret = Ident::new("__ledgix_ret", Span::mixed_site());
         quote! {
             #[allow(unreachable_code)]
@@ -139,15 +185,24 @@ pub(crate) fn guard_block(spec: &GuardSpec, sig: &Signature, block: &Block) -> s
         }
     });
 
-    let body = match shape {
-        Shape::AsyncFn => quote! {
-            #setup
-            #guard(#call, async move {
-                #hint
-                #block
-            }, #denial)
-            .await
-        },
+    Ok(match shape {
+        Shape::AsyncFn => {
+            let user = match body {
+                Body::Tokens { brace, stmts } => own_block(output.as_ref(), &brace, stmts),
+                Body::Block(block) => {
+                    let stmts = &block.stmts;
+                    own_block(output.as_ref(), &block.brace_token, quote!(#(#stmts)*))
+                }
+            };
+            quote! {
+                #setup
+                #guard(#call, async move {
+                    #hint
+                    #user
+                }, #denial)
+                .await
+            }
+        }
         Shape::FutureBlock { boxed, async_expr } => {
             let ExprAsync {
                 attrs,
@@ -156,12 +211,13 @@ pub(crate) fn guard_block(spec: &GuardSpec, sig: &Signature, block: &Block) -> s
                 block: inner,
             } = async_expr;
             let stmts = &inner.stmts;
+            let user = own_block(output.as_ref(), &inner.brace_token, quote!(#(#stmts)*));
             let fut = quote! {
                 #(#attrs)* #async_token #capture {
                     #setup
                     #guard(#call, #async_token #capture {
                         #hint
-                        #(#stmts)*
+                        #user
                     }, #denial)
                     .await
                 }
@@ -171,11 +227,24 @@ pub(crate) fn guard_block(spec: &GuardSpec, sig: &Signature, block: &Block) -> s
                 None => fut,
             }
         }
-    };
-    Ok(Block {
-        brace_token: block.brace_token,
-        stmts: vec![Stmt::Expr(Expr::Verbatim(body), None)],
     })
+}
+
+/// The user's statements in a block of their own, in their own braces, bound to a `let` of the
+/// function's output type and returned: `let __ledgix_out: R = { stmts }; __ledgix_out`.
+fn own_block(output: Option<&Type>, brace: &Brace, stmts: TokenStream) -> TokenStream {
+    let out = Ident::new("__ledgix_out", Span::mixed_site());
+    let ty = output.map(|ty| quote!(: #ty));
+    let mut block = TokenStream::new();
+    brace.surround(&mut block, |tokens| tokens.extend(stmts));
+    // A body that is one diverging statement (`{ return Ok(x); }`) is a diverging
+    // sub-expression of the `let` to clippy; in the function as written it was not.
+    quote! {
+        #[allow(clippy::diverging_sub_expression)]
+        let #out #ty = #block;
+        #[allow(unreachable_code)]
+        #out
+    }
 }
 
 /// How the function produces its future.
@@ -592,7 +661,7 @@ mod tests {
 
     fn expand(spec: &GuardSpec, f: TokenStream) -> syn::Result<String> {
         let f: ItemFn = syn::parse2(f).unwrap();
-        guard_block(spec, &f.sig, &f.block).map(|b| b.to_token_stream().to_string())
+        guard_block(spec, &f.sig, Body::Block(&f.block)).map(|b| quote!({ #b }).to_string())
     }
 
     fn err(spec: &GuardSpec, f: TokenStream) -> String {

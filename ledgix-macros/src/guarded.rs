@@ -3,11 +3,13 @@
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 use syn::ext::IdentExt;
+use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
-use syn::{ItemFn, LitStr, Signature, TraitItemFn};
+use syn::token::Brace;
+use syn::{Attribute, LitStr, Signature, TraitItemFn, Visibility, braced};
 
 use crate::attr::GuardedArgs;
-use crate::expand::{GuardSpec, guard_block};
+use crate::expand::{Body, GuardSpec, guard_block};
 
 /// The expansion of `#[guarded(attr)] item`. On any error: the original item, unchanged, plus
 /// the error (so the rest of the crate still type-checks and rust-analyzer keeps working).
@@ -26,10 +28,52 @@ pub(crate) fn with_error(item: TokenStream, e: syn::Error) -> TokenStream {
 
 fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let args = syn::parse2::<GuardedArgs>(attr)?;
-    let mut func = parse_fn(item)?;
-    let spec = spec_from_args(args, &func.sig);
-    *func.block = guard_block(&spec, &func.sig, &func.block)?;
-    Ok(func.into_token_stream())
+    let MaybeItemFn {
+        outer_attrs,
+        vis,
+        sig,
+        brace,
+        inner_attrs,
+        stmts,
+    } = parse_fn(item)?;
+    let spec = spec_from_args(args, &sig);
+    let body = guard_block(&spec, &sig, Body::Tokens { brace, stmts })?;
+    let mut out = quote!(#(#outer_attrs)* #vis #sig);
+    brace.surround(&mut out, |tokens| {
+        tokens.extend(quote!(#(#inner_attrs)* #body));
+    });
+    Ok(out)
+}
+
+/// A function whose signature parsed and whose body is kept as tokens (tracing-attributes'
+/// `MaybeItemFn`): a syntax error inside the body is left for rustc to report, once.
+struct MaybeItemFn {
+    outer_attrs: Vec<Attribute>,
+    vis: Visibility,
+    sig: Signature,
+    brace: Brace,
+    inner_attrs: Vec<Attribute>,
+    stmts: TokenStream,
+}
+
+impl Parse for MaybeItemFn {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let outer_attrs = input.call(Attribute::parse_outer)?;
+        let vis = input.parse()?;
+        let sig = input.parse()?;
+        let content;
+        let brace = braced!(content in input);
+        let inner_attrs = content.call(Attribute::parse_inner)?;
+        let stmts = content.parse()?;
+        Ok(MaybeItemFn {
+            outer_attrs,
+            vis,
+            sig,
+            brace,
+            inner_attrs,
+            stmts,
+        })
+    }
 }
 
 /// Resolves the attribute's arguments against the function.
@@ -67,9 +111,9 @@ pub(crate) fn default_crate() -> TokenStream {
 }
 
 /// Parses the item `#[guarded]` is on: a function with a body (free, method, or a trait
-/// method's default body).
-fn parse_fn(item: TokenStream) -> syn::Result<ItemFn> {
-    let err = match syn::parse2::<ItemFn>(item.clone()) {
+/// method's default body); the body stays unparsed.
+fn parse_fn(item: TokenStream) -> syn::Result<MaybeItemFn> {
+    let err = match syn::parse2::<MaybeItemFn>(item.clone()) {
         Ok(f) => return Ok(f),
         Err(e) => e,
     };
@@ -97,7 +141,7 @@ mod tests {
 
     #[test]
     fn tool_defaults_to_the_unraw_function_name() {
-        let f: ItemFn = syn::parse2(quote!(
+        let f: syn::ItemFn = syn::parse2(quote!(
             async fn r#match() -> Result<(), E> {}
         ))
         .unwrap();

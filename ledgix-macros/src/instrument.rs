@@ -5,7 +5,9 @@
 //! walked recursively, `impl` blocks method by method, traits by their default bodies. Each
 //! `async fn` whose name matches a rule, and each non-async one that returns
 //! `Box::pin(async move { .. })` or `async move { .. }`, is expanded as
-//! `#[guarded(tool = <name>, policy = <rule's>, context(<rule's>))]`.
+//! `#[guarded(tool = <name>, policy = <rule's>, context(<rule's>))]`. What the walk cannot see
+//! into (a macro call among the items, an out-of-line `mod x;`) is an error unless marked
+//! `#[ledgix(skip)]`: a glob must guard every function it matches.
 
 use std::path::PathBuf;
 
@@ -13,11 +15,15 @@ use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
-use syn::{Attribute, Block, ImplItem, Item, LitStr, Path, Signature, Token, TraitItem};
+use syn::{
+    Attribute, Block, Expr, ImplItem, Item, LitStr, Path, Signature, Stmt, Token, TraitItem,
+};
 
-use crate::expand::{GuardSpec, builds_future, guard_block, json_tokens};
+use ledgix_manifest::Manifest;
+
+use crate::expand::{Body, GuardSpec, builds_future, guard_block, json_tokens};
 use crate::guarded::default_crate;
-use crate::manifest::{self, Manifest};
+use crate::manifest;
 
 /// The name of the opt-out attribute: `#[ledgix(skip)]`.
 const OPT_OUT: &str = "ledgix";
@@ -84,7 +90,7 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
     let (manifest, file, tracking, mut errors) = match loaded {
         Ok((manifest, file, tracking)) => (manifest, file, tracking, Vec::new()),
         Err(message) => (
-            Manifest { rules: Vec::new() },
+            Manifest::default(),
             String::new(),
             TokenStream::new(),
             vec![syn::Error::new(err_span, message)],
@@ -94,6 +100,7 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         manifest: &manifest,
         file: &file,
         krate,
+        krate_override: input.krate.clone(),
         errors: Vec::new(),
     };
     let mut items = input.items;
@@ -121,7 +128,7 @@ fn load(input: &Input) -> Result<(Manifest, String, TokenStream), String> {
     };
     let literal = input.path.as_ref().map(LitStr::value);
     let env = if literal.is_none() {
-        std::env::var_os(manifest::ENV_VAR)
+        std::env::var_os(ledgix_manifest::ENV_VAR)
     } else {
         None
     };
@@ -136,7 +143,7 @@ fn load(input: &Input) -> Result<(Manifest, String, TokenStream), String> {
         .path
         .as_ref()
         .map_or_else(Span::call_site, LitStr::span);
-    let env_var = manifest::ENV_VAR;
+    let env_var = ledgix_manifest::ENV_VAR;
     let track_env = literal.is_none().then(|| {
         quote_spanned! {span=>
             const _: ::core::option::Option<&str> = ::core::option_env!(#env_var);
@@ -154,6 +161,8 @@ struct Walker<'a> {
     manifest: &'a Manifest,
     file: &'a str,
     krate: TokenStream,
+    /// `crate = ".."` as given: `<path>::guarded` is ledgix's own attribute too.
+    krate_override: Option<Path>,
     errors: Vec<syn::Error>,
 }
 
@@ -169,32 +178,71 @@ impl Walker<'_> {
             Item::Impl(imp) => {
                 let skip = skipping | self.take_opt_out(&mut imp.attrs);
                 for member in &mut imp.items {
-                    if let ImplItem::Fn(f) = member {
-                        let skip_fn = self.take_opt_out(&mut f.attrs);
-                        if !(skip || skip_fn) {
-                            self.function(&f.attrs, &f.sig, &mut f.block);
+                    match member {
+                        ImplItem::Fn(f) => {
+                            let skip_fn = self.take_opt_out(&mut f.attrs);
+                            if !(skip || skip_fn) {
+                                self.function(&f.attrs, &f.sig, &mut f.block);
+                            }
                         }
+                        ImplItem::Macro(m) => {
+                            let skip_call = self.take_opt_out(&mut m.attrs);
+                            if !(skip || skip_call) {
+                                self.errors.push(macro_call_error(&m.mac));
+                            }
+                        }
+                        _ => {}
                     }
                 }
             }
             Item::Trait(t) => {
                 let skip = skipping | self.take_opt_out(&mut t.attrs);
                 for member in &mut t.items {
-                    if let TraitItem::Fn(f) = member {
-                        let skip_fn = self.take_opt_out(&mut f.attrs);
-                        // A required method has nothing to guard: each impl guards its own.
-                        if let (false, Some(block)) = (skip || skip_fn, &mut f.default) {
-                            self.function(&f.attrs, &f.sig, block);
+                    match member {
+                        TraitItem::Fn(f) => {
+                            let skip_fn = self.take_opt_out(&mut f.attrs);
+                            // A required method has nothing to guard: each impl guards its own.
+                            if let (false, Some(block)) = (skip || skip_fn, &mut f.default) {
+                                self.function(&f.attrs, &f.sig, block);
+                            }
                         }
+                        TraitItem::Macro(m) => {
+                            let skip_call = self.take_opt_out(&mut m.attrs);
+                            if !(skip || skip_call) {
+                                self.errors.push(macro_call_error(&m.mac));
+                            }
+                        }
+                        _ => {}
                     }
                 }
             }
             Item::Mod(m) => {
                 let skip = skipping | self.take_opt_out(&mut m.attrs);
-                if let Some((_, items)) = &mut m.content {
-                    for item in items {
-                        self.item(item, skip);
+                match &mut m.content {
+                    Some((_, items)) => {
+                        for item in items {
+                            self.item(item, skip);
+                        }
                     }
+                    None if !skip => self.errors.push(syn::Error::new_spanned(
+                        &m.ident,
+                        format!(
+                            "`instrument!` cannot see into `mod {0};`: its items are in another \
+                             file, so a function there that the manifest matches would run \
+                             unguarded. Write the module inline inside `instrument!` \
+                             (`mod {0} {{ .. }}`), or mark it `#[ledgix(skip)]` and use \
+                             `ledgix::instrument!` inside its file",
+                            m.ident
+                        ),
+                    )),
+                    None => {}
+                }
+            }
+            Item::Macro(m) => {
+                let skip = skipping | self.take_opt_out(&mut m.attrs);
+                // `macro_rules! name { .. }` defines a macro and produces no item here.
+                if !skip && m.ident.is_none() {
+                    self.errors.push(macro_call_error(&m.mac));
                 }
             }
             _ => {}
@@ -223,7 +271,7 @@ impl Walker<'_> {
     /// Guards one function if the manifest says so.
     fn function(&mut self, attrs: &[Attribute], sig: &Signature, block: &mut Block) {
         let name = sig.ident.unraw().to_string();
-        if name.starts_with('_') || attrs.iter().any(is_guarded_attr) {
+        if attrs.iter().any(|a| self.is_own_guarded(a)) {
             return;
         }
         let Some(rule) = self.manifest.first_match(&name) else {
@@ -243,7 +291,7 @@ impl Walker<'_> {
             krate: self.krate.clone(),
             tool: LitStr::new(&name, sig.ident.span()),
             policy: rule
-                .policy
+                .policy_id
                 .as_ref()
                 .map(|p| LitStr::new(p, Span::call_site())),
             context: rule
@@ -263,11 +311,18 @@ impl Walker<'_> {
             note: format!(
                 " (`{name}` matches rule enforce[{}] {:?} of {}; mark it `#[ledgix(skip)]` to \
                  leave it unguarded)",
-                cause.index, cause.tool, self.file
+                cause.index,
+                cause.glob.as_str(),
+                self.file
             ),
         };
-        match guard_block(&spec, sig, block) {
-            Ok(guarded) => *block = guarded,
+        match guard_block(&spec, sig, Body::Block(block)) {
+            Ok(guarded) => {
+                *block = Block {
+                    brace_token: block.brace_token,
+                    stmts: vec![Stmt::Expr(Expr::Verbatim(guarded), None)],
+                };
+            }
             Err(e) => self.errors.push(e),
         }
     }
@@ -297,12 +352,58 @@ fn parse_opt_out(attr: &Attribute) -> syn::Result<()> {
     })
 }
 
-/// `#[guarded]`, `#[ledgix::guarded(..)]`, ...: an explicit attribute wins over the manifest.
-fn is_guarded_attr(attr: &Attribute) -> bool {
-    attr.path()
-        .segments
-        .last()
-        .is_some_and(|s| s.ident == "guarded")
+impl Walker<'_> {
+    /// Whether `attr` is ledgix's own `#[guarded]`, which wins over the manifest: `guarded`,
+    /// `ledgix::guarded`, `::ledgix::guarded`, or `<crate = "..">::guarded`. Another crate's
+    /// `#[guarded]` does not guard anything with the Vault, so it does not count.
+    fn is_own_guarded(&self, attr: &Attribute) -> bool {
+        let Some(written) = plain_path(attr.path()) else {
+            return false;
+        };
+        matches!(
+            written.as_str(),
+            "guarded" | "ledgix::guarded" | "::ledgix::guarded"
+        ) || self
+            .krate_override
+            .as_ref()
+            .and_then(plain_path)
+            .is_some_and(|krate| written == format!("{krate}::guarded"))
+    }
+}
+
+/// `a::b::c` (with a leading `::` if written), or `None` if a segment has generic arguments.
+fn plain_path(path: &Path) -> Option<String> {
+    let mut out = String::new();
+    if path.leading_colon.is_some() {
+        out.push_str("::");
+    }
+    for (i, segment) in path.segments.iter().enumerate() {
+        if !segment.arguments.is_none() {
+            return None;
+        }
+        if i > 0 {
+            out.push_str("::");
+        }
+        out.push_str(&segment.ident.unraw().to_string());
+    }
+    Some(out)
+}
+
+/// A macro call among the items: what it expands to is out of `instrument!`'s sight.
+fn macro_call_error(mac: &syn::Macro) -> syn::Error {
+    let name = plain_path(&mac.path).unwrap_or_else(|| "this macro".to_string());
+    let mut span_of = TokenStream::new();
+    mac.path.to_tokens(&mut span_of);
+    mac.bang_token.to_tokens(&mut span_of);
+    syn::Error::new_spanned(
+        span_of,
+        format!(
+            "`instrument!` cannot see the items a macro call produces, so a function `{name}!` \
+             expands to would run unguarded even where the manifest matches it. Write those \
+             items inside `instrument!` as plain items, or mark the call `#[ledgix(skip)]` if it \
+             defines no tool function"
+        ),
+    )
 }
 
 #[cfg(test)]
@@ -310,12 +411,13 @@ mod tests {
     use super::*;
 
     fn walk(manifest: &str, items: TokenStream) -> (String, Vec<String>) {
-        let manifest = manifest::parse(manifest, "ledgix.json").unwrap();
+        let manifest = Manifest::parse(manifest).unwrap();
         let input: Input = syn::parse2(items).unwrap();
         let mut walker = Walker {
             manifest: &manifest,
             file: "ledgix.json",
             krate: default_crate(),
+            krate_override: input.krate.clone(),
             errors: Vec::new(),
         };
         let mut items = input.items;
@@ -357,7 +459,6 @@ mod tests {
             r#"{"enforce": [{"tool": "stripe*"}]}"#,
             quote! {
                 async fn lookup() -> Result<(), E> { Ok(()) }
-                async fn _stripe_private() -> Result<(), E> { Ok(()) }
                 #[ledgix(skip)] async fn stripe_skipped() -> Result<(), E> { Ok(()) }
                 #[ledgix::guarded(tool = "x")] async fn stripe_explicit() -> Result<(), E> { Ok(()) }
                 #[ledgix(skip)] mod skipped { async fn stripe_in_mod() -> Result<(), E> { Ok(()) } }
@@ -375,6 +476,121 @@ mod tests {
             out.contains("ledgix :: guarded"),
             "explicit attribute kept: {out}"
         );
+    }
+
+    #[test]
+    fn underscore_names_are_guarded_like_any_other() {
+        let (out, errors) = walk(
+            r#"{"enforce": [{"tool": "*"}]}"#,
+            quote! {
+                async fn _internal() -> Result<(), E> { Ok(()) }
+                async fn __dunder() -> Result<(), E> { Ok(()) }
+                impl S { async fn _method(&self) -> Result<(), E> { Ok(()) } }
+            },
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        for tool in ["_internal", "__dunder", "_method"] {
+            assert!(
+                out.contains(&format!("ToolCall :: new (\"{tool}\")")),
+                "{tool}: {out}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_ledgix_own_guarded_attribute_wins() {
+        let all = r#"{"enforce": [{"tool": "*"}]}"#;
+        // Recognised: the function is left to its own attribute.
+        for attr in [
+            quote!(#[guarded]),
+            quote!(#[guarded(skip(secret))]),
+            quote!(#[ledgix::guarded]),
+            quote!(#[::ledgix::guarded(policy = "p")]),
+        ] {
+            let (out, errors) = walk(all, quote!(#attr async fn f() -> Result<(), E> { Ok(()) }));
+            assert!(errors.is_empty(), "{errors:?}");
+            assert!(!out.contains("ToolCall"), "{attr}: {out}");
+        }
+        // Anything else named `guarded` guards nothing with the Vault: the manifest applies.
+        for attr in [
+            quote!(#[other::guarded]),
+            quote!(#[tracing::guarded]),
+            quote!(#[crate::ledgix::guarded]),
+            quote!(#[ledgix::guarded::inner]),
+            quote!(#[guarded_by]),
+        ] {
+            let (out, errors) = walk(all, quote!(#attr async fn f() -> Result<(), E> { Ok(()) }));
+            assert!(errors.is_empty(), "{errors:?}");
+            assert!(out.contains("ToolCall :: new (\"f\")"), "{attr}: {out}");
+        }
+        // With `crate = ".."`, that path's `guarded` is ledgix's own too.
+        let (out, _) = walk(
+            all,
+            quote!(
+                crate = "crate::reexport::ledgix",
+                #[crate::reexport::ledgix::guarded]
+                async fn f() -> Result<(), E> {
+                    Ok(())
+                }
+            ),
+        );
+        assert!(!out.contains("ToolCall"), "{out}");
+        let (out, _) = walk(
+            all,
+            quote!(
+                #[crate::reexport::ledgix::guarded]
+                async fn f() -> Result<(), E> {
+                    Ok(())
+                }
+            ),
+        );
+        assert!(
+            out.contains("ToolCall"),
+            "without the override it is not: {out}"
+        );
+    }
+
+    #[test]
+    fn what_cannot_be_seen_is_an_error_unless_skipped() {
+        let (out, errors) = walk(
+            ALL,
+            quote! {
+                tools!();
+                mod elsewhere;
+                impl S { methods! { a } }
+                trait T { defaults!(); }
+                macro_rules! defined { () => {} }
+                #[ledgix(skip)] skipped_call!();
+                #[ledgix(skip)] mod skipped_elsewhere;
+                impl S { #[ledgix(skip)] skipped_methods!(); }
+                trait U { #[ledgix(skip)] skipped_defaults!(); }
+                #[ledgix(skip)] mod quiet { inside_a_skipped_mod!(); mod and_a_file; }
+            },
+        );
+        assert_eq!(errors.len(), 4, "{errors:#?}");
+        for (error, name) in
+            errors
+                .iter()
+                .zip(["tools!", "mod elsewhere;", "methods!", "defaults!"])
+        {
+            assert!(error.contains(name), "{name}: {error}");
+        }
+        assert!(
+            errors[0].contains("mark the call `#[ledgix(skip)]`"),
+            "{}",
+            errors[0]
+        );
+        assert!(
+            errors[1].contains("(`mod elsewhere { .. }`), or mark it `#[ledgix(skip)]`"),
+            "{}",
+            errors[1]
+        );
+        // Still emitted, with the opt-outs stripped.
+        assert!(
+            out.contains("tools ! ()") && out.contains("mod skipped_elsewhere ;"),
+            "{out}"
+        );
+        assert!(!out.contains("ledgix (skip)"), "{out}");
     }
 
     #[test]

@@ -7,7 +7,6 @@
 
 mod attr;
 mod expand;
-mod glob;
 mod guarded;
 mod instrument;
 mod manifest;
@@ -132,7 +131,8 @@ pub fn guarded(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 ///
 /// `tool` is a glob matched against function names with Python `fnmatch` semantics (`*`, `?`,
-/// `[abc]`, `[!abc]`), rules are tried in order and the first match wins. `policyId` and
+/// `[abc]`, `[!abc]`), rules are tried in order and the first match wins: the same parser and
+/// matcher as `ledgix::Manifest` at run time and the mock Vault's rules. `policyId` and
 /// `policy_id` are both accepted; `context` is any JSON object, sent as is.
 ///
 /// Which file: a leading string literal, relative to `CARGO_MANIFEST_DIR`
@@ -146,7 +146,7 @@ pub fn guarded(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// Items may be anything; the macro looks into bare functions, inline `mod` blocks
 /// (recursively), `impl` blocks (inherent or trait, including `#[async_trait]` ones) and
 /// `trait` declarations (their methods' default bodies). Each `async fn` whose name matches a
-/// rule is guarded as if by
+/// rule, whatever the name (`_`-prefixed ones too), is guarded as if by
 /// `#[ledgix::guarded(tool = "<fn name>", policy = "<rule's policy>", context(<rule's context>))]`,
 /// so every parameter except `self` and `_`-prefixed ones is sent. So is each non-async
 /// function a rule matches, wildcard or not, whose body is `Box::pin(async move { .. })` or
@@ -154,21 +154,32 @@ pub fn guarded(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// so it is guarded rather than silently left out (code before that future is an error, as
 /// with `#[guarded]`). Left untouched:
 ///
-/// - functions no rule matches, and names starting with `_`;
-/// - anything marked `#[ledgix(skip)]` (a function, a method, an `impl` block, a `trait` or a
-///   `mod`); the attribute is only understood inside `instrument!`, which removes it;
-/// - functions that carry their own `#[ledgix::guarded(..)]` (it wins; use it to `skip`
-///   secret parameters);
+/// - functions no rule matches;
+/// - anything marked `#[ledgix(skip)]` (a function, a method, an `impl` block, a `trait`, a
+///   `mod`, or a macro call); the attribute is only understood inside `instrument!`, which
+///   removes it;
+/// - functions that carry ledgix's own `#[guarded(..)]` attribute, written `guarded`,
+///   `ledgix::guarded`, `::ledgix::guarded` or `<crate path>::guarded` with `crate = ".."`
+///   (it wins; use it to `skip` secret parameters). Another attribute that happens to be named
+///   `guarded` does not count: the manifest still guards that function;
 /// - trait methods without a default body (nothing runs there: each `impl` is guarded where
 ///   it is written, when that is inside `instrument!`);
 /// - synchronous functions (non-async, returning no such future) matched only by a wildcard.
 ///   A rule that names one exactly (no wildcard) is a compile error.
 ///
+/// What the macro cannot see is a compile error rather than a function left unguarded: a
+/// macro call among the items (`tools!();`, also inside an `impl` or a `trait`), whose
+/// expansion could define tool functions, and an out-of-line `mod name;`, whose items are in
+/// another file. Write those items inside the block, or mark the call or the `mod`
+/// `#[ledgix(skip)]` (and use `instrument!` inside that module's file). `macro_rules!`
+/// definitions are fine.
+///
 /// # Compile errors
 ///
-/// A missing manifest (naming the path it tried), malformed JSON (`file:line:column`), a rule
-/// with a wrong type (naming the rule, `enforce[i]`, and the field), a near-miss field name
-/// such as `policyID`, and every `#[guarded]` error for the functions it guards.
+/// A missing manifest (naming the path it tried), malformed JSON, a rule with a wrong type
+/// (naming the rule, `enforce[i]`, and the field) and a near-miss field name such as
+/// `policyID`, each at `file:line:column` of the manifest; what the macro cannot see (above);
+/// and every `#[guarded]` error for the functions it guards.
 #[proc_macro]
 pub fn instrument(input: TokenStream) -> TokenStream {
     instrument::expand(input.into()).into()

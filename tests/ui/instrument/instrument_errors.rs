@@ -1,5 +1,6 @@
-//! `instrument!` errors name the manifest file. Paths are relative to CARGO_MANIFEST_DIR, which
-//! for trybuild is `target/tests/trybuild/ledgix`: `../../../../` is the repository root.
+//! `instrument!` errors name the manifest file, its line and column. Paths are relative to
+//! CARGO_MANIFEST_DIR, trybuild's scratch crate, where tests/ui.rs copies `ledgix.json` and
+//! `tests/manifests/*.json`: the paths below are the ones a user would write in this repository.
 
 // missing file: the message names the path it tried
 ledgix::instrument!(
@@ -13,7 +14,7 @@ ledgix::instrument!(
 
 // malformed JSON: file:line:column
 ledgix::instrument!(
-    "../../../../tests/manifests/malformed.json",
+    "tests/manifests/malformed.json",
     mod malformed {
         pub async fn stripe_refund(amount: u64) -> Result<u64, ledgix::Error> {
             Ok(amount)
@@ -23,7 +24,7 @@ ledgix::instrument!(
 
 // a wrong type: which rule, which field
 ledgix::instrument!(
-    "../../../../tests/manifests/wrong_type.json",
+    "tests/manifests/wrong_type.json",
     mod wrong_type {
         pub async fn wire_transfer(amount: u64) -> Result<u64, ledgix::Error> {
             Ok(amount)
@@ -33,7 +34,7 @@ ledgix::instrument!(
 
 // the repository's ledgix.json names `create_stripe_payment` exactly: it must be async
 ledgix::instrument!(
-    "../../../../ledgix.json",
+    "ledgix.json",
     mod named {
         pub fn create_stripe_payment(amount: u64) -> u64 {
             amount

@@ -1,4 +1,7 @@
-//! Every function shape `#[ledgix::guarded]` supports compiles, and the futures are `Send`.
+//! Every function shape `#[ledgix::guarded]` supports compiles, and the futures are `Send`;
+//! the expansion adds no warning (one-line bodies included: `unused_braces`, whose suggestion
+//! would not even parse, must not fire).
+#![deny(warnings)]
 use std::future::Future;
 use std::pin::Pin;
 
@@ -237,8 +240,111 @@ async fn overridden(n: u8) -> Result<u8, ledgix::Error> {
     Ok(n)
 }
 
+// one-line bodies: free fn, method, and under instrument! (rustfmt would split them)
+#[rustfmt::skip]
+#[ledgix::guarded]
+async fn one_line(id: String) -> Result<String, ledgix::Error> { Ok(id) }
+
+impl Echo {
+    #[rustfmt::skip]
+    #[ledgix::guarded]
+    async fn one_line_method(&self, id: String) -> Result<String, ledgix::Error> { Ok(id) }
+}
+
+// (braces: rustfmt leaves the one-liners alone)
+ledgix::instrument! { "ledgix.json", mod one_liners {
+    pub async fn lookup_one_line(id: String) -> Result<String, ledgix::Error> { Ok(id) }
+
+    pub struct Svc;
+
+    impl Svc {
+        pub async fn stripe_one_line(&self, n: u64) -> Result<u64, ledgix::Error> { Ok(n) }
+    }
+
+    pub fn wire_one_line(n: u64) -> super::BoxedResult { Box::pin(async move { Ok(n) }) }
+}}
+
+type BoxedResult = Pin<Box<dyn Future<Output = Result<u64, ledgix::Error>> + Send>>;
+
+// bodies that end in `return`, or never return, or need the return type to coerce
+#[ledgix::guarded]
+async fn returns_explicitly(n: u64) -> Result<u64, ledgix::Error> {
+    return Ok(n);
+}
+
+#[ledgix::guarded]
+async fn not_yet(n: u64) -> Result<u64, ledgix::Error> {
+    let _ = n;
+    todo!()
+}
+
+#[ledgix::guarded]
+async fn coerces(n: u64) -> Result<Box<dyn std::fmt::Debug + Send>, ledgix::Error> {
+    Ok(Box::new(n))
+}
+
+// a `use` inside the body must not change what the generated code means (tracing-attributes'
+// `type_shadowing.rs`): the body's items stay in the body's own block, in both shapes
+type Output = Result<u64, ledgix::Error>;
+
+#[allow(dead_code)]
+enum Shadow {
+    Output,
+    Result,
+}
+
+mod other {
+    pub type Result = std::result::Result<u64, ledgix::Error>;
+}
+
+#[ledgix::guarded]
+async fn shadowing(n: u64) -> Output {
+    use Shadow::*;
+    let _ = (Output, Result);
+    Ok(n)
+}
+
+#[ledgix::guarded]
+async fn shadowing_result(n: u64) -> Result<u64, ledgix::Error> {
+    use other::Result;
+    let r: Result = Ok(n);
+    r
+}
+
+#[ledgix::guarded]
+fn boxed_shadowing(n: u64) -> Pin<Box<dyn Future<Output = Output> + Send>> {
+    Box::pin(async move {
+        use Shadow::*;
+        let _ = (Output, Result);
+        Ok(n)
+    })
+}
+
+#[ledgix::guarded]
+fn boxed_shadowing_result(
+    n: u64,
+) -> Pin<Box<dyn Future<Output = Result<u64, ledgix::Error>> + Send>> {
+    Box::pin(async move {
+        use other::Result;
+        let r: Result = Ok(n);
+        r
+    })
+}
+
 fn main() {
     let _ = TryFrom;
+    assert_send(one_line(String::new()));
+    assert_send(Echo.one_line_method(String::new()));
+    assert_send(one_liners::lookup_one_line(String::new()));
+    assert_send(one_liners::Svc.stripe_one_line(1));
+    assert_send(one_liners::wire_one_line(1));
+    assert_send(returns_explicitly(1));
+    assert_send(not_yet(1));
+    assert_send(coerces(1));
+    assert_send(shadowing(1));
+    assert_send(shadowing_result(1));
+    assert_send(boxed_shadowing(1));
+    assert_send(boxed_shadowing_result(1));
     assert_send(create_payment(1.0, String::new(), String::new()));
     assert_send(question_mark(1, String::new(), 0));
     assert_send(inner_attribute(1));

@@ -1,6 +1,10 @@
-//! Tool-name globs of `ledgix.json`, with the semantics of Python's `fnmatch` (what the official
+//! Tool-name globs, with the semantics of Python's `fnmatch.fnmatchcase` (what the official
 //! Python SDK uses): `*` any run of characters, `?` one character, `[abc]` / `[a-z]` one of,
-//! `[!abc]` none of; a `[` without a closing `]` is a literal. Case-sensitive.
+//! `[!abc]` none of; a `[` without a closing `]` is a literal. Case-sensitive. Every string is
+//! a valid pattern; matching takes at most (pattern length × name length) steps, with no
+//! recursion.
+
+use std::fmt;
 
 /// One element of a parsed pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,15 +32,25 @@ impl Token {
     }
 }
 
-/// A compiled glob.
+/// A compiled tool-name glob (`stripe_*`, `wire_?`, `report_[0-9]`, `[!_]*`).
+///
+/// ```
+/// use ledgix_manifest::Glob;
+///
+/// let glob = Glob::new("stripe_[!t]*");
+/// assert!(glob.matches("stripe_refund"));
+/// assert!(!glob.matches("stripe_test"));
+/// assert!(!Glob::new("Stripe*").matches("stripe"), "case-sensitive");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Glob {
+pub struct Glob {
+    pattern: String,
     tokens: Vec<Token>,
 }
 
 impl Glob {
-    /// Compiles `pattern`. Every string is a valid pattern.
-    pub(crate) fn new(pattern: &str) -> Glob {
+    /// Compiles `pattern`. Every string is a valid pattern (an unclosed `[` is a literal).
+    pub fn new(pattern: &str) -> Glob {
         let chars: Vec<char> = pattern.chars().collect();
         let mut tokens = Vec::with_capacity(chars.len());
         let mut i = 0;
@@ -60,16 +74,24 @@ impl Glob {
                 c => tokens.push(Token::Literal(c)),
             }
         }
-        Glob { tokens }
+        Glob {
+            pattern: pattern.to_string(),
+            tokens,
+        }
+    }
+
+    /// The pattern as written.
+    pub fn as_str(&self) -> &str {
+        &self.pattern
     }
 
     /// True when the pattern has no wildcard: it names exactly one tool.
-    pub(crate) fn is_literal(&self) -> bool {
+    pub fn is_literal(&self) -> bool {
         self.tokens.iter().all(|t| matches!(t, Token::Literal(_)))
     }
 
     /// Whether `name` matches the whole pattern.
-    pub(crate) fn matches(&self, name: &str) -> bool {
+    pub fn matches(&self, name: &str) -> bool {
         let name: Vec<char> = name.chars().collect();
         let (mut p, mut n) = (0usize, 0usize);
         // Where the last `*` was, and how much of the name it has swallowed so far.
@@ -101,6 +123,12 @@ impl Glob {
             p += 1;
         }
         p == self.tokens.len()
+    }
+}
+
+impl fmt::Display for Glob {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.pattern)
     }
 }
 
