@@ -4,8 +4,9 @@
 //! configuration ([`Config`]), the HTTP client with retries and polling ([`LedgixClient`]),
 //! the wire types ([`protocol`]), A-JWT verification with argument binding ([`token`]),
 //! the task-local clearance ([`current_token`]), the imperative guard both macros expand to
-//! ([`ToolCall`]), offline ledger verification ([`ledger`]) and, behind the `mock` feature,
-//! a stateful fake Vault on loopback (`mock`).
+//! ([`ToolCall`]), the `ledgix.json` manifest at run time ([`Manifest`]), offline ledger
+//! verification ([`ledger`]) and, behind the `mock` feature, a stateful fake Vault on loopback
+//! (`mock`).
 //!
 //! Most users depend on the `ledgix` facade crate, which re-exports this crate and adds the
 //! `#[guarded]` and `instrument!` macros.
@@ -21,6 +22,7 @@ pub mod guard;
 pub mod jwk;
 pub mod ledger;
 mod macro_support;
+mod manifest;
 #[cfg(feature = "mock")]
 pub mod mock;
 pub mod protocol;
@@ -32,6 +34,7 @@ pub use config::{Config, ConfigBuilder, ReviewMode, configure};
 pub use context::{current_claims, current_clearance, current_token, propagate, with_client};
 pub use error::{Denial, Error};
 pub use guard::ToolCall;
+pub use manifest::{Manifest, ManifestEntry};
 pub use protocol::{
     ClearanceRequest, ClearanceResponse, ClearanceStatus, ConfidenceBucket, DecisionStatus,
     PolicyRegistration, PolicyRegistrationResponse,

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use ledgix_manifest::Glob;
 use serde_json::{Map, Value};
 
 /// What the mock Vault answers to a request.
@@ -51,7 +52,7 @@ type Predicate = Arc<dyn Fn(&Map<String, Value>) -> bool + Send + Sync>;
 #[derive(Clone)]
 #[must_use = "a Rule does nothing until it is given to MockVault::builder().rule(..)"]
 pub struct Rule {
-    pub(crate) glob: String,
+    pub(crate) glob: Glob,
     predicate: Option<Predicate>,
     pub(crate) decision: Decision,
     pub(crate) reason: Option<String>,
@@ -62,7 +63,7 @@ pub struct Rule {
 impl fmt::Debug for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Rule")
-            .field("tool", &self.glob)
+            .field("tool", &self.glob.as_str())
             .field("when", &self.predicate.as_ref().map(|_| "<predicate>"))
             .field("decision", &self.decision)
             .field("reason", &self.reason)
@@ -73,11 +74,13 @@ impl fmt::Debug for Rule {
 }
 
 impl Rule {
-    /// A rule for the tools whose name matches `glob` (`*` any run of characters, `?` one
-    /// character, everything else literal). It approves until told otherwise.
+    /// A rule for the tools whose name matches `glob`: `*` any run of characters, `?` one
+    /// character, `[abc]` / `[a-z]` one of, `[!abc]` none of (Python `fnmatch`, the globs of
+    /// `ledgix.json`, matched by the same code as `instrument!` and `ledgix::Manifest`). It
+    /// approves until told otherwise.
     pub fn tool(glob: impl Into<String>) -> Rule {
         Rule {
-            glob: glob.into(),
+            glob: Glob::new(&glob.into()),
             predicate: None,
             decision: Decision::Approve,
             reason: None,
@@ -141,7 +144,7 @@ impl Rule {
 
     /// True when this rule applies to a call of `tool` with `args`.
     pub(crate) fn matches(&self, tool: &str, args: &Map<String, Value>) -> bool {
-        glob_match(&self.glob, tool) && self.predicate.as_ref().is_none_or(|p| p(args))
+        self.glob.matches(tool) && self.predicate.as_ref().is_none_or(|p| p(args))
     }
 }
 
@@ -167,7 +170,7 @@ pub(crate) fn evaluate(
             reason: rule
                 .reason
                 .clone()
-                .unwrap_or_else(|| default_reason(rule.decision, Some(&rule.glob))),
+                .unwrap_or_else(|| default_reason(rule.decision, Some(rule.glob.as_str()))),
             reason_code: match rule.decision {
                 Decision::Deny => Some(
                     rule.reason_code
@@ -199,36 +202,6 @@ fn default_reason(decision: Decision, glob: Option<&str>) -> String {
     }
 }
 
-/// Glob match: `*` any run of characters (including none), `?` exactly one, others literal.
-pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    let (mut pi, mut ti) = (0usize, 0usize);
-    // Where the last `*` was and which text position it currently stands for.
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        match p.get(pi) {
-            Some('*') => {
-                star = Some((pi, ti));
-                pi += 1;
-            }
-            Some(c) if *c == '?' || *c == t[ti] => {
-                pi += 1;
-                ti += 1;
-            }
-            _ => match star {
-                Some((sp, st)) => {
-                    pi = sp + 1;
-                    ti = st + 1;
-                    star = Some((sp, st + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,8 +228,14 @@ mod tests {
             ("*a*b", "xaxxbc", false),
             ("stripe*", "Stripe", false),
             ("ü*", "über", true),
+            // fnmatch classes, as in ledgix.json
+            ("report_[0-9]", "report_7", true),
+            ("report_[0-9]", "report_10", false),
+            ("tool_[!ab]", "tool_c", true),
+            ("tool_[!ab]", "tool_a", false),
+            ("a[bc", "a[bc", true),
         ] {
-            assert_eq!(glob_match(p, t), want, "{p} vs {t}");
+            assert_eq!(Rule::tool(p).matches(t, &Map::new()), want, "{p} vs {t}");
         }
     }
 
