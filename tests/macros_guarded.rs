@@ -508,3 +508,62 @@ async fn a_denied_inner_call_stops_the_recursion() {
         "n = 4, 3, 2; n = 1 never asked"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// the body in its own block: one-line bodies, a `use` that shadows the return type, early returns
+
+static ONE_LINE_RUNS: AtomicUsize = AtomicUsize::new(0);
+static SHADOW_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+mod shadow {
+    pub type Result = std::result::Result<u64, ledgix::Error>;
+}
+
+#[rustfmt::skip]
+#[ledgix::guarded]
+async fn one_line(id: String) -> Result<String, ledgix::Error> { ONE_LINE_RUNS.fetch_add(1, Ordering::SeqCst); Ok(id) }
+
+#[ledgix::guarded]
+fn boxed_shadowing(n: u64) -> Pin<Box<dyn Future<Output = Result<u64, ledgix::Error>> + Send>> {
+    Box::pin(async move {
+        use shadow::Result;
+        SHADOW_RUNS.fetch_add(1, Ordering::SeqCst);
+        if n == 0 {
+            return Ok(0);
+        }
+        let doubled: Result = Ok(n * 2);
+        doubled
+    })
+}
+
+#[tokio::test]
+async fn bodies_in_their_own_block_run_only_on_approval_and_return_as_written() {
+    let denying = MockVault::builder()
+        .rule(Rule::tool("*").deny("no"))
+        .start()
+        .await;
+    let err = denying
+        .scope(one_line("a".into()))
+        .await
+        .expect_err("denied");
+    assert!(err.is_denied(), "{err:?}");
+    let err = denying.scope(boxed_shadowing(4)).await.expect_err("denied");
+    assert!(err.is_denied(), "{err:?}");
+    assert_eq!(ONE_LINE_RUNS.load(Ordering::SeqCst), 0);
+    assert_eq!(SHADOW_RUNS.load(Ordering::SeqCst), 0);
+
+    let vault = MockVault::start().await;
+    let out = vault
+        .scope(async {
+            Ok::<_, ledgix::Error>((
+                one_line("a".into()).await?,
+                boxed_shadowing(4).await?,
+                boxed_shadowing(0).await?,
+            ))
+        })
+        .await
+        .expect("approved");
+    assert_eq!(out, ("a".to_string(), 8, 0));
+    assert_eq!(ONE_LINE_RUNS.load(Ordering::SeqCst), 1);
+    assert_eq!(SHADOW_RUNS.load(Ordering::SeqCst), 2);
+}
