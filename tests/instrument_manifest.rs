@@ -541,8 +541,8 @@ ledgix::instrument! {
             Ok(amount)
         }
 
-        /// a one-line body (no `unused_braces` warning either: this file builds under
-        /// `-D warnings` in CI, and tests/ui/pass checks it under `#![deny(warnings)]`)
+        /// a one-line body, guarded without an `unused_braces` warning (`.ci/run` lints this
+        /// file with `-D warnings`; tests/ui/pass builds one-liners under `#![deny(warnings)]`)
         pub async fn wire_one_line(id: String) -> Result<String, ledgix::Error> { ONE_LINE_RUNS.fetch_add(1, SeqCst); Ok(id) }
     }
 }

@@ -88,7 +88,7 @@ use proc_macro::TokenStream;
 /// - `skip(x)` where there is no parameter `x`; unknown or duplicate keys (at the key);
 /// - `tool`, `policy` or `crate` not given as a string literal.
 ///
-/// The body itself is not parsed (it goes through as written, in a block of its own), so a
+/// The body of an `async fn` is not parsed (it goes through as written, in a block of its own), so a
 /// syntax error in it is rustc's own error, reported once.
 #[proc_macro_attribute]
 pub fn guarded(attr: TokenStream, item: TokenStream) -> TokenStream {
