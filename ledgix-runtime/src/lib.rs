@@ -34,7 +34,7 @@ pub use error::{Denial, Error};
 pub use guard::ToolCall;
 pub use protocol::{
     ClearanceRequest, ClearanceResponse, ClearanceStatus, ConfidenceBucket, DecisionStatus,
-    PolicyRegistration, PolicyRegistrationResponse,
+    PolicyRegistration, PolicyRegistrationResponse, ProtocolError,
 };
 pub use sleep::{Sleeper, TokioSleeper};
 pub use token::{

@@ -234,7 +234,7 @@ impl Vault {
     ) -> Result<ClearanceResponse, LedgerError> {
         let mut answer = base_answer(request_id, request);
         answer.confidence = Some(confidence);
-        answer.confidence_bucket = Some(bucket);
+        answer.confidence_bucket = Some(bucket.clone());
         let approved = matches!(terminal, Terminal::Approve { .. });
         match terminal {
             Terminal::Approve { reason } => {
