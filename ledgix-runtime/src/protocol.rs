@@ -611,8 +611,16 @@ mod tests {
         let very_high = ConfidenceBucket::from("very_high");
         assert!(ConfidenceBucket::ExtraHigh > ConfidenceBucket::High);
         assert!(ConfidenceBucket::None < ConfidenceBucket::Low);
-        assert!(!(very_high >= ConfidenceBucket::High) && !(very_high < ConfidenceBucket::High));
-        assert_eq!(very_high.partial_cmp(&very_high.clone()), Some(std::cmp::Ordering::Equal));
+        assert_eq!(very_high.partial_cmp(&ConfidenceBucket::High), None);
+        let above_threshold = very_high >= ConfidenceBucket::High;
+        assert!(
+            !above_threshold,
+            "an unknown bucket never passes a threshold"
+        );
+        assert_eq!(
+            very_high.partial_cmp(&very_high.clone()),
+            Some(std::cmp::Ordering::Equal)
+        );
         assert_eq!(very_high.rank(), None);
         for known in ["extra_high", "high", "medium", "low", "none"] {
             let b = ConfidenceBucket::from(known);
