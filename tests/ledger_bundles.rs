@@ -402,9 +402,14 @@ fn json_encoding_matches_ledgix_python_byte_for_byte() {
 fn non_ascii_argument_names_verify_in_either_key_order() {
     let w = Writer::new(5, "k");
     let keys = w.trusted();
-    for order in [KeyOrder::EncodedLength, KeyOrder::CodePointLength] {
+    // The Vault's order, ledgix-python's and ledgix-ts's: all three differ on these keys.
+    for order in [
+        KeyOrder::EncodedLength,
+        KeyOrder::CodePointLength,
+        KeyOrder::Utf16Length,
+    ] {
         let mut e = event(0, 1);
-        e.tool_args = json!({"é": 1, "ab": 2, "z": "x"});
+        e.tool_args = json!({"é": 1, "ab": 2, "z": "x", "😀": 3, "abc": 4});
         let enc = EventEncoding {
             key_order: order,
             ..EventEncoding::PRIMARY
