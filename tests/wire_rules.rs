@@ -495,3 +495,159 @@ fn the_vaults_fixtures_round_trip_to_the_same_json() {
     }
     assert!(documents > 100, "{documents}");
 }
+
+#[tokio::test]
+async fn nothing_the_mock_vault_serves_holds_a_null() {
+    use ledgix::ledger::{TrustedKeys, verify_proof_bundle};
+    use ledgix::mock::{MockVault, Rule};
+
+    for version in [1, 2] {
+        let vault = MockVault::builder()
+            .canonical_version(version)
+            .seal_every(std::time::Duration::ZERO)
+            .rule(Rule::tool("stripe_refund").deny("refunds are frozen"))
+            .rule(Rule::tool("wire_*").review())
+            .rule(Rule::tool("slow").processing(2).approve())
+            .start()
+            .await;
+        let http = reqwest::Client::new();
+        let url = vault.url();
+        let mut answers: Vec<(String, Value)> = Vec::new();
+        let mut keep = |what: String, answer: Value| {
+            answers.push((what, answer.clone()));
+            answer
+        };
+        let mut ids = Vec::new();
+        for tool in ["lookup", "stripe_refund", "wire_transfer", "slow"] {
+            let body = json!({"tool_name": tool, "tool_args": {"amount": 5, "note": "x"},
+                              "agent_id": "wire-rules"});
+            let a = http
+                .post(format!("{url}/request-clearance"))
+                .json(&body)
+                .send();
+            let a = keep(
+                format!("POST /request-clearance {tool}"),
+                a.await.unwrap().json().await.unwrap(),
+            );
+            ids.push(a["request_id"].as_str().unwrap().to_owned());
+        }
+        for id in &ids {
+            let a = http.get(format!("{url}/clearance-status/{id}")).send();
+            keep(
+                format!("GET /clearance-status {id}"),
+                a.await.unwrap().json().await.unwrap(),
+            );
+        }
+        for (id, approved) in [(ids[2].as_str(), true), ("unknown", true)] {
+            let a = http
+                .post(format!("{url}/reviews/{id}/decision"))
+                .json(&json!({"approved": approved, "review_reason": "ok"}))
+                .send();
+            keep(
+                format!("POST /reviews/{id}/decision"),
+                a.await.unwrap().json().await.unwrap(),
+            );
+        }
+        let a = http
+            .get(format!("{url}/clearance-status/{}", ids[3]))
+            .send();
+        keep(
+            "GET /clearance-status slow".into(),
+            a.await.unwrap().json().await.unwrap(),
+        );
+        let a = http
+            .post(format!("{url}/register-policy"))
+            .json(&json!({"policy_id": "p", "rules": ["r"]}))
+            .send();
+        keep(
+            "POST /register-policy".into(),
+            a.await.unwrap().json().await.unwrap(),
+        );
+        vault.seal().await;
+        // One more decision, sealed later: the first events' bundles carry a consistency
+        // proof, this one's does not.
+        let body = json!({"tool_name": "lookup", "tool_args": {}, "agent_id": "wire-rules"});
+        let a = http
+            .post(format!("{url}/request-clearance"))
+            .json(&body)
+            .send();
+        let last = keep(
+            "POST /request-clearance last".into(),
+            a.await.unwrap().json().await.unwrap(),
+        );
+        // Not sealed yet: its entry has no leaf_index and no checkpoint_id (not null).
+        let page = keep(
+            "GET /ledger".into(),
+            http.get(format!("{url}/ledger"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap(),
+        );
+        let unsealed = page["entries"].as_array().unwrap().last().unwrap().clone();
+        assert!(unsealed.get("leaf_index").is_none() && unsealed.get("checkpoint_id").is_none());
+        vault.seal().await;
+        ids.push(last["request_id"].as_str().unwrap().to_owned());
+
+        let trusted = TrustedKeys::from_jwks_json(&vault.trusted_keys_json()).unwrap();
+        for path in [
+            "/.well-known/jwks.json".to_owned(),
+            "/ledger".to_owned(),
+            "/ledger/checkpoints".to_owned(),
+            "/ledger/proof/consistency?from=1&to=2".to_owned(),
+            "/nowhere".to_owned(),
+        ] {
+            let a = http.get(format!("{url}{path}")).send();
+            keep(
+                format!("GET {path}"),
+                a.await.unwrap().json().await.unwrap(),
+            );
+        }
+        let mut with_consistency = 0;
+        for id in &ids {
+            let a = http
+                .get(format!("{url}/ledger/proof/inclusion?request_id={id}"))
+                .send();
+            keep(
+                format!("GET inclusion {id}"),
+                a.await.unwrap().json().await.unwrap(),
+            );
+            let a = http
+                .get(format!("{url}/ledger/proof/bundle?request_id={id}"))
+                .send();
+            let bundle = keep(
+                format!("GET bundle {id}"),
+                a.await.unwrap().json().await.unwrap(),
+            );
+            assert!(
+                bundle.get("event").is_some(),
+                "every request was decided: {bundle}"
+            );
+            assert!(bundle["keys"][0].get("retired_at").is_none(), "{bundle}");
+            with_consistency += usize::from(bundle.get("consistency").is_some());
+            let parsed: ProofBundle = serde_json::from_value(bundle).unwrap();
+            assert!(
+                verify_proof_bundle(&parsed, &trusted)
+                    .unwrap()
+                    .event_body_verified
+            );
+        }
+        assert_eq!(
+            with_consistency,
+            ids.len() - 1,
+            "all but the newest event's bundle"
+        );
+
+        assert!(answers.len() > 20, "{}", answers.len());
+        for (what, answer) in &answers {
+            let mut found = Vec::new();
+            nulls(answer, "", &mut found);
+            assert!(
+                found.is_empty(),
+                "v{version} {what}: null at {found:?} in {answer}"
+            );
+        }
+    }
+}
