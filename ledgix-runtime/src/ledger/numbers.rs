@@ -356,6 +356,73 @@ mod tests {
         assert_eq!(from_value, ["/tool_args/amount"]);
     }
 
+    fn json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            "[a-z/~\"\\\\ é😀]{0,6}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 40, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                proptest::collection::btree_map("[a-z/~é]{0,4}", inner, 0..5)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn what_serializers_write_is_pinned(f in any::<f64>().prop_filter("finite", |f| f.is_finite())) {
+            prop_assert!(is_pinned(&format!("{f:e}")), "{f:e}");
+            prop_assert!(is_pinned(&serde_json::to_string(&f).unwrap()), "{f}");
+            prop_assert!(is_pinned(&format!("{f:E}")), "{f:E}");
+        }
+
+        #[test]
+        fn integers_are_pinned_exactly_when_their_float64_equals_them(n in any::<i64>(), u in any::<u64>()) {
+            prop_assert_eq!(is_pinned(&n.to_string()), (n as f64) as i128 == i128::from(n));
+            prop_assert_eq!(is_pinned(&u.to_string()), (u as f64) as u128 == u128::from(u));
+        }
+
+        #[test]
+        fn a_longer_decimal_of_the_same_float_is_not_pinned(f in any::<f64>().prop_filter("finite, non-zero", |f| f.is_finite() && *f != 0.0)) {
+            // One more significant digit that does not change the float64.
+            let text = format!("{f:e}");
+            let (mantissa, exp) = text.split_once('e').unwrap();
+            let digits = if mantissa.contains('.') { "00000000000000000001" } else { ".00000000000000000001" };
+            let longer = format!("{mantissa}{digits}e{exp}");
+            // 1e-20 relative is far below a float64's resolution: the same float64.
+            prop_assert_eq!(longer.parse::<f64>().unwrap(), f);
+            prop_assert!(!is_pinned(&longer), "{longer}");
+        }
+
+        #[test]
+        fn the_walker_never_panics(text in "\\PC{0,64}") {
+            let mut out = Vec::new();
+            unpinned_in_text(&text, "/x", &mut out);
+            let _ = is_pinned(&text);
+        }
+
+        #[test]
+        fn text_and_value_agree_on_what_serde_json_writes(v in json()) {
+            let mut from_text = Vec::new();
+            unpinned_in_text(&serde_json::to_string(&v).unwrap(), "/v", &mut from_text);
+            let mut from_value = Vec::new();
+            unpinned_in_value(&v, "/v", &mut from_value);
+            from_text.sort();
+            from_value.sort();
+            prop_assert_eq!(from_text, from_value);
+        }
+    }
+
     #[test]
     fn text_the_walker_cannot_follow_is_reported_whole() {
         for bad in ["{", "[1,", "{\"a\" 1}", "nul", "{\"a\": 1]", "@"] {
