@@ -97,7 +97,9 @@ pub struct LedgerVerification {
 /// 1. keys and signatures: a key the bundle embeds under a trusted key id must be that
 ///    key; the receipt and every checkpoint are signed (Ed25519, strict) by trusted keys;
 /// 2. the event hash is recomputed from the body (unless redacted, then reported), the leaf
-///    hash from the event hash, and the receipt payload rebuilt byte-for-byte;
+///    hash from the event hash, and the receipt payload rebuilt byte-for-byte; hashed numbers
+///    the float64 hash cannot pin are reported
+///    ([`unpinned_numbers`](BundleVerification::unpinned_numbers)), never verified;
 /// 3. the inclusion proof is about this event (request id, event id, event and leaf hash,
 ///    leaf index) and for its checkpoint's tree (tree size, root);
 /// 4. the checkpoint payload is rebuilt byte-for-byte and its hash recomputed, then the
