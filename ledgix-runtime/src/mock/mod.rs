@@ -79,9 +79,9 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 const PENDING_REVIEW_WAIT: Duration = Duration::from_secs(10);
 /// Default of [`MockVaultBuilder::max_recorded_requests`].
 pub const DEFAULT_MAX_RECORDED_REQUESTS: usize = 10_000;
-/// The recorded requests' bodies are kept up to this many bytes together (the oldest go
-/// first; the newest request is always kept).
-pub const RECORDED_BODY_BUDGET: usize = 64 * 1024 * 1024;
+/// The recorded requests are kept up to this many bytes together — bodies, paths and headers
+/// (the oldest go first; the newest request is always kept).
+pub const RECORDED_BYTES_BUDGET: usize = 64 * 1024 * 1024;
 /// Default of [`MockVaultBuilder::max_body_bytes`]: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Default of [`MockVaultBuilder::max_idempotency_keys`].
@@ -228,8 +228,8 @@ impl MockVaultBuilder {
     }
 
     /// How many requests [`MockVault::requests`] keeps (default 10,000): a ring, the oldest
-    /// forgotten first. Their bodies are kept up to [`RECORDED_BODY_BUDGET`] (64 MiB)
-    /// together, so a long-running mock's memory stays bounded. 0 records nothing.
+    /// forgotten first, and at most [`RECORDED_BYTES_BUDGET`] (64 MiB) of them together, so a
+    /// long-running mock's memory stays bounded. 0 records nothing.
     pub fn max_recorded_requests(mut self, max: usize) -> Self {
         self.max_recorded_requests = max;
         self
@@ -296,7 +296,7 @@ impl MockVaultBuilder {
             default_decision: self.default_decision,
             api_key: self.api_key,
             faults: FaultQueue::new(self.faults),
-            requests: Recordings::new(self.max_recorded_requests, RECORDED_BODY_BUDGET),
+            requests: Recordings::new(self.max_recorded_requests, RECORDED_BYTES_BUDGET),
             max_body_bytes: self.max_body_bytes,
             clearances: Default::default(),
             idempotency: Idempotency::new(self.max_idempotency_keys),

@@ -39,6 +39,12 @@ pub(crate) struct Recording {
 }
 
 impl Recording {
+    /// Bytes it holds: body, path, header names and values.
+    fn size(&self) -> usize {
+        let headers: usize = self.headers.iter().map(|(k, v)| k.len() + v.len()).sum();
+        self.body.len() + self.path.len() + self.method.len() + headers
+    }
+
     fn to_request(&self) -> RecordedRequest {
         let body = if self.body.is_empty() {
             Value::Null
@@ -55,26 +61,26 @@ impl Recording {
     }
 }
 
-/// The last requests received: at most `max` of them, and at most `max_body_bytes` of their
-/// bodies together (the newest is always kept); the oldest go first.
+/// The last requests received: at most `max` of them, holding at most `max_bytes` together
+/// (bodies, paths, headers; the newest is always kept); the oldest go first.
 #[derive(Debug)]
 pub(crate) struct Recordings {
     max: usize,
-    max_body_bytes: usize,
+    max_bytes: usize,
     ring: Mutex<Ring>,
 }
 
 #[derive(Debug, Default)]
 struct Ring {
     recordings: VecDeque<Recording>,
-    body_bytes: usize,
+    bytes: usize,
 }
 
 impl Recordings {
-    pub(crate) fn new(max: usize, max_body_bytes: usize) -> Recordings {
+    pub(crate) fn new(max: usize, max_bytes: usize) -> Recordings {
         Recordings {
             max,
-            max_body_bytes,
+            max_bytes,
             ring: Mutex::default(),
         }
     }
@@ -84,15 +90,15 @@ impl Recordings {
             return;
         }
         let mut ring = lock(&self.ring);
-        ring.body_bytes += recording.body.len();
+        ring.bytes += recording.size();
         ring.recordings.push_back(recording);
         while ring.recordings.len() > self.max
-            || (ring.body_bytes > self.max_body_bytes && ring.recordings.len() > 1)
+            || (ring.bytes > self.max_bytes && ring.recordings.len() > 1)
         {
             let Some(oldest) = ring.recordings.pop_front() else {
                 break;
             };
-            ring.body_bytes -= oldest.body.len();
+            ring.bytes -= oldest.size();
         }
     }
 
@@ -102,11 +108,11 @@ impl Recordings {
         kept.iter().map(Recording::to_request).collect()
     }
 
-    /// How many requests are kept, and their bodies' bytes.
+    /// How many requests are kept, and the bytes they hold.
     #[cfg(test)]
     fn len_and_bytes(&self) -> (usize, usize) {
         let ring = lock(&self.ring);
-        (ring.recordings.len(), ring.body_bytes)
+        (ring.recordings.len(), ring.bytes)
     }
 }
 
@@ -367,32 +373,45 @@ mod tests {
         }
     }
 
+    /// A recording of 400 bytes with `body` (`POST`, `/p`, one header).
     fn recording(body: &str) -> Recording {
+        let pad = 400usize.saturating_sub(body.len() + "POST/px-pad".len());
         Recording {
             method: "POST".into(),
             path: "/p".into(),
-            headers: BTreeMap::new(),
+            headers: BTreeMap::from([("x-pad".to_owned(), " ".repeat(pad))]),
             body: Bytes::from(body.to_owned()),
         }
     }
 
     #[test]
-    fn recordings_are_a_ring_bounded_by_count_and_by_body_bytes() {
+    fn recordings_are_a_ring_bounded_by_count_and_by_bytes() {
         let r = Recordings::new(5, 1_000);
         for i in 0..12 {
             r.push(recording(&format!("{{\"i\": {i}}}")));
         }
-        assert_eq!(r.len_and_bytes().0, 5);
+        assert_eq!(
+            r.len_and_bytes().0,
+            2,
+            "three 400-byte recordings exceed 1,000 bytes"
+        );
+        let r = Recordings::new(5, 100_000);
+        for i in 0..12 {
+            r.push(recording(&format!("{{\"i\": {i}}}")));
+        }
+        assert_eq!(r.len_and_bytes(), (5, 2_000));
         let kept: Vec<Value> = r.snapshot().into_iter().map(|q| q.body).collect();
         assert_eq!(kept, (7..12).map(|i| json!({"i": i})).collect::<Vec<_>>());
-        // 400-byte bodies: three would exceed the 1,000-byte budget.
+        // Headers count as much as bodies: a request refused without its body still holds
+        // its headers.
+        let r = Recordings::new(5, 1_000);
         for _ in 0..4 {
-            r.push(recording(&" ".repeat(400)));
+            r.push(recording(""));
         }
         assert_eq!(r.len_and_bytes(), (2, 800));
-        // One body over the budget is still kept, alone: the newest request is always there.
+        // One request over the budget is still kept, alone: the newest is always there.
         r.push(recording(&"x".repeat(5_000)));
-        assert_eq!(r.len_and_bytes(), (1, 5_000));
+        assert_eq!(r.len_and_bytes().0, 1);
         let none = Recordings::new(0, 1_000);
         none.push(recording("{}"));
         assert!(none.snapshot().is_empty());
