@@ -222,9 +222,7 @@ fn sdk_cpu(c: &mut Criterion) {
         })
     });
     group.bench_function("answer: ClearanceResponse::from_json", |b| {
-        b.iter(|| {
-            ClearanceResponse::from_json(black_box(&answer), "POST /request-clearance").unwrap()
-        })
+        b.iter(|| ClearanceResponse::from_json(black_box(&answer)).unwrap())
     });
     let mut n = 1_000_000u64;
     group.bench_function(

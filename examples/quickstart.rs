@@ -69,7 +69,7 @@ async fn create_stripe_payment(
     Ok(Payment {
         id,
         request_id: clearance.request_id.clone(),
-        confidence: match (clearance.confidence, clearance.confidence_bucket) {
+        confidence: match (clearance.confidence, &clearance.confidence_bucket) {
             (Some(x), Some(b)) => format!("{x:.2} ({})", b.as_str()),
             (Some(x), None) => format!("{x:.2}"),
             (None, Some(b)) => b.as_str().to_string(),

@@ -176,8 +176,13 @@ fn deeply_nested_arguments_are_an_error_not_a_stack_overflow() {
     for _ in 0..200 {
         deep = json!([deep]);
     }
+    let mut parsed: ProofBundle = serde_json::from_value(bundle.clone()).unwrap();
+    // As received: the parser refuses it, naming the field.
     bundle["event"]["tool_args"] = json!({ "a": deep });
-    let parsed: ProofBundle = serde_json::from_value(bundle).unwrap();
+    let err = serde_json::from_value::<ProofBundle>(bundle).unwrap_err();
+    assert!(err.to_string().contains("tool_args"), "{err}");
+    // Built in code: the verifier refuses it, naming the field.
+    parsed.event.tool_args = json!({ "a": deep });
     let err = verify_proof_bundle(&parsed, &keys()).unwrap_err();
     assert!(err.to_string().contains("tool_args"), "{err}");
 }

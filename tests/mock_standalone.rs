@@ -6,8 +6,9 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use ledgix::{ClearanceRequest, Config, Error, LedgixClient};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ledgix-mock-vault");
 
@@ -18,8 +19,8 @@ fn temp_file(name: &str, contents: &str) -> PathBuf {
     path
 }
 
-/// Starts the binary and returns it with the URL it printed.
-async fn start(args: &[&str]) -> (Child, String) {
+/// Starts the binary and returns it with the URL it printed and the rest of its output.
+async fn start(args: &[&str]) -> (Child, String, Lines<BufReader<ChildStdout>>) {
     let mut child = Command::new(BIN)
         .args(args)
         .stdout(Stdio::piped())
@@ -38,7 +39,7 @@ async fn start(args: &[&str]) -> (Child, String) {
         .strip_prefix("ledgix-mock-vault listening on ")
         .unwrap_or_else(|| panic!("unexpected first line: {line}"))
         .to_string();
-    (child, url)
+    (child, url, lines)
 }
 
 #[cfg(unix)]
@@ -59,7 +60,7 @@ async fn it_serves_its_rules_and_stops_cleanly_on_ctrl_c() {
         r#"{"default": "approve", "rules": [
             {"tool": "stripe_refund", "decision": "deny", "reason": "refunds are frozen"}]}"#,
     );
-    let (mut child, url) = start(&[
+    let (mut child, url, _output) = start(&[
         "--listen",
         "127.0.0.1:0",
         "--api-key",
@@ -99,6 +100,74 @@ async fn it_serves_its_rules_and_stops_cleanly_on_ctrl_c() {
         .expect("it did not stop within 30 s of Ctrl-C")
         .unwrap();
     assert!(status.success(), "exit status {status}");
+    let _ = std::fs::remove_file(rules);
+}
+
+#[tokio::test]
+async fn it_prints_a_line_per_decision_and_per_review_held() {
+    let rules = temp_file(
+        "console-rules.json",
+        r#"{"default": "approve", "rules": [
+            {"tool": "stripe_refund", "decision": "deny", "reason": "refunds are frozen"},
+            {"tool": "wire_*", "decision": "review"}]}"#,
+    );
+    let (_child, url, mut output) = start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--rules",
+        rules.to_str().unwrap(),
+    ])
+    .await;
+    let http = reqwest::Client::new();
+    let ask = |tool: &str| {
+        http.post(format!("{url}/request-clearance"))
+            .json(&json!({"tool_name": tool, "tool_args": {"amount": 5}, "agent_id": "a"}))
+            .send()
+    };
+    let mut ids = Vec::new();
+    for tool in ["lookup", "stripe_refund", "wire_transfer"] {
+        let answer: Value = ask(tool).await.unwrap().json().await.unwrap();
+        ids.push(answer["request_id"].as_str().unwrap().to_owned());
+    }
+    // The reviewer's decision through the API, as the README documents it.
+    let decided = http
+        .post(format!("{url}/reviews/{}/decision", ids[2]))
+        .json(&json!({"approved": true, "review_reason": "checked with finance"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(decided.status(), 200);
+
+    let mut lines = Vec::new();
+    while lines.len() < 4 {
+        let line = tokio::time::timeout(Duration::from_secs(30), output.next_line())
+            .await
+            .expect("a decision line within 30 s")
+            .unwrap()
+            .expect("the mock Vault closed stdout");
+        lines.push(line);
+    }
+    assert_eq!(
+        lines,
+        [
+            format!(
+                r#"approved request_id={} tool="lookup" by=rules reason="approved by the mock Vault's default decision""#,
+                ids[0]
+            ),
+            format!(
+                r#"denied request_id={} tool="stripe_refund" by=rules reason="refunds are frozen""#,
+                ids[1]
+            ),
+            format!(
+                r#"pending_review request_id={} tool="wire_transfer" by=rules reason="waiting for a human reviewer""#,
+                ids[2]
+            ),
+            format!(
+                r#"approved request_id={} tool="wire_transfer" by=reviewer reason="checked with finance""#,
+                ids[2]
+            ),
+        ]
+    );
     let _ = std::fs::remove_file(rules);
 }
 

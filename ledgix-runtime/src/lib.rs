@@ -37,7 +37,7 @@ pub use guard::ToolCall;
 pub use manifest::{Manifest, ManifestEntry};
 pub use protocol::{
     ClearanceRequest, ClearanceResponse, ClearanceStatus, ConfidenceBucket, DecisionStatus,
-    PolicyRegistration, PolicyRegistrationResponse,
+    PolicyRegistration, PolicyRegistrationResponse, ProtocolError,
 };
 pub use sleep::{Sleeper, TokioSleeper};
 pub use token::{

@@ -3,11 +3,29 @@
 //! Both protocol generations parse: 0.3 answers carry `approved`, `confidence` and
 //! `minimum_confidence_score`; 0.4 answers carry `decision_status`, `confidence_bucket`,
 //! `minimum_confidence_bucket`, `reason_code` and the policy version fields.
+//!
+//! # Optional fields on the wire
+//!
+//! Read: an optional field may be absent or `null`; both mean "not set".
+//!
+//! Write: as the Vault does — a field without a value is **left out**, never written as
+//! `null`. ledgix-ts types these fields `.optional()` or `.default(..)` in its zod schemas
+//! (`src/models.ts`), which accept an absent field and refuse `null` wherever the type is not
+//! also `.nullable()`; ledgix-python accepts both. Per type:
+//!
+//! | type | always written | left out when empty |
+//! |---|---|---|
+//! | [`ClearanceRequest`] | `tool_name`, `tool_args`, `agent_id`, `context` | `session_id`, `human_principal`, `parent_jti`, `destination_uri`, `destination_provider`, `destination_account_ref`, `data_categories`, `purpose`, `processing_register_ref`, `dataset_ref` |
+//! | [`ClearanceResponse`] | `status`, `reason`, `request_id`, `requires_manual_review` | `token`, `approved`, `decision_status`, `confidence`, `minimum_confidence_score`, `confidence_bucket`, `minimum_confidence_bucket`, `reason_code`, `policy_version_id`, `policy_content_hash` |
+//! | [`ReviewDecision`] | `approved`, `review_reason` | — |
+//! | [`PolicyRegistration`] | `policy_id`, `description`, `rules`, `tools` | — |
+//! | [`PolicyRegistrationResponse`] | `policy_id`, `status`, `message` | — |
+//!
+//! The ledger types follow the same rule ([`crate::ledger`]); `tests/wire_rules.rs` checks
+//! every field of every type against this table.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
-
-use crate::error::Error;
 
 /// Body of `POST /request-clearance`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -16,16 +34,16 @@ pub struct ClearanceRequest {
     /// Name of the tool the agent wants to run.
     pub tool_name: String,
     /// The exact arguments the tool will run with (the A-JWT binds their hash).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub tool_args: Map<String, Value>,
     /// The calling agent.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub agent_id: String,
     /// Session grouping related requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
     /// Context for the Vault's policy judge; `policy_id` goes here.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub context: Map<String, Value>,
     /// Advisory OIDC `sub` of the human on whose behalf the agent acts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -124,7 +142,8 @@ impl ClearanceRequest {
     }
 }
 
-/// Lifecycle status of a clearance. Anything else on the wire is [`Error::Protocol`].
+/// Lifecycle status of a clearance. Anything else on the wire is a [`ProtocolError`]: it
+/// decides, so an unknown value fails closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClearanceStatus {
@@ -155,7 +174,8 @@ impl ClearanceStatus {
     }
 }
 
-/// Categorical decision (0.4 protocol).
+/// Categorical decision (0.4 protocol). An unknown value is a [`ProtocolError`]: it decides,
+/// so it fails closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DecisionStatus {
@@ -167,9 +187,14 @@ pub enum DecisionStatus {
     ApprovedPendingReview,
 }
 
-/// Categorical confidence (0.4 protocol).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// Categorical confidence (0.4 protocol), strongest last.
+///
+/// Informational: a value this SDK does not know yet (say `"very_high"`) parses as
+/// [`ConfidenceBucket::Other`] with the raw string kept, so one new value on the wire does
+/// not stop every call. Known buckets compare by strength; an unknown one compares with
+/// nothing but itself (`partial_cmp` is `None`), so a `>=` threshold check is false for it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ConfidenceBucket {
     /// No confidence.
     None,
@@ -181,18 +206,76 @@ pub enum ConfidenceBucket {
     High,
     /// Extra high.
     ExtraHigh,
+    /// A bucket this SDK does not know, as the Vault spelled it.
+    Other(String),
 }
 
 impl ConfidenceBucket {
     /// The wire spelling.
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &str {
         match self {
             ConfidenceBucket::ExtraHigh => "extra_high",
             ConfidenceBucket::High => "high",
             ConfidenceBucket::Medium => "medium",
             ConfidenceBucket::Low => "low",
             ConfidenceBucket::None => "none",
+            ConfidenceBucket::Other(raw) => raw,
         }
+    }
+
+    /// Strength of a known bucket, `none` = 0 to `extra_high` = 4; `None` for an unknown one.
+    pub fn rank(&self) -> Option<u8> {
+        match self {
+            ConfidenceBucket::None => Some(0),
+            ConfidenceBucket::Low => Some(1),
+            ConfidenceBucket::Medium => Some(2),
+            ConfidenceBucket::High => Some(3),
+            ConfidenceBucket::ExtraHigh => Some(4),
+            ConfidenceBucket::Other(_) => None,
+        }
+    }
+}
+
+impl From<&str> for ConfidenceBucket {
+    /// The bucket a wire string names; an unknown spelling is kept in [`ConfidenceBucket::Other`].
+    fn from(raw: &str) -> Self {
+        match raw {
+            "extra_high" => ConfidenceBucket::ExtraHigh,
+            "high" => ConfidenceBucket::High,
+            "medium" => ConfidenceBucket::Medium,
+            "low" => ConfidenceBucket::Low,
+            "none" => ConfidenceBucket::None,
+            other => ConfidenceBucket::Other(other.to_owned()),
+        }
+    }
+}
+
+impl std::fmt::Display for ConfidenceBucket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialOrd for ConfidenceBucket {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        match (self.rank(), other.rank()) {
+            (Some(a), Some(b)) => Some(a.cmp(&b)),
+            _ if self == other => Some(std::cmp::Ordering::Equal),
+            _ => None,
+        }
+    }
+}
+
+impl Serialize for ConfidenceBucket {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ConfidenceBucket {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        Ok(ConfidenceBucket::from(raw.as_ref()))
     }
 }
 
@@ -206,13 +289,13 @@ pub struct ClearanceResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
     /// Human-readable explanation of the decision.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub reason: String,
     /// The Vault's id of this request.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub request_id: String,
     /// Whether the request waits for a human reviewer.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub requires_manual_review: bool,
     /// 0.3: the decision as a boolean.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -272,54 +355,55 @@ pub(crate) fn redact_token(token: &str) -> String {
 }
 
 impl ClearanceResponse {
-    /// Parses and checks a Vault answer: malformed JSON, an unknown status and every
-    /// contradiction are [`Error::Protocol`] naming `what` (the endpoint).
-    pub fn from_json(bytes: &[u8], what: &str) -> Result<Self, Error> {
-        let resp: ClearanceResponse = serde_json::from_slice(bytes).map_err(|e| {
-            Error::Protocol(format!(
-                "{what}: the answer is not a clearance response: {e}"
-            ))
-        })?;
-        resp.check()
-            .map_err(|e| Error::Protocol(format!("{what}: {e}")))?;
+    /// Parses and checks a Vault answer: malformed JSON, an unknown `status` or
+    /// `decision_status`, and every contradiction between fields (an approval without a
+    /// token, a denial with one, ...) are a [`ProtocolError`].
+    pub fn from_json(bytes: &[u8]) -> Result<Self, ProtocolError> {
+        let resp: ClearanceResponse =
+            serde_json::from_slice(bytes).map_err(|e| ProtocolError::Malformed(e.to_string()))?;
+        resp.check()?;
         Ok(resp)
     }
 
     /// Checks the answer for contradictions between its fields.
-    pub fn check(&self) -> Result<(), String> {
+    pub(crate) fn check(&self) -> Result<(), ProtocolError> {
+        let contradiction = |why: &str| Err(ProtocolError::Contradiction(why.to_owned()));
         let has_token = self.token.as_deref().is_some_and(|t| !t.is_empty());
         match self.status {
             ClearanceStatus::Approved => {
                 if !has_token {
-                    return Err("status `approved` without a token".into());
+                    return contradiction("status `approved` without a token");
                 }
                 if self.decision_status == Some(DecisionStatus::Denied) {
-                    return Err("status `approved` with decision_status `denied`".into());
+                    return contradiction("status `approved` with decision_status `denied`");
                 }
                 if self.approved == Some(false) {
-                    return Err("status `approved` with `approved: false`".into());
+                    return contradiction("status `approved` with `approved: false`");
                 }
             }
             ClearanceStatus::Denied => {
                 if self.token.is_some() {
-                    return Err("status `denied` carries a token".into());
+                    return contradiction("status `denied` carries a token");
                 }
                 if matches!(
                     self.decision_status,
                     Some(DecisionStatus::Approved | DecisionStatus::ApprovedPendingReview)
                 ) {
-                    return Err("status `denied` with an approving decision_status".into());
+                    return contradiction("status `denied` with an approving decision_status");
                 }
                 if self.approved == Some(true) {
-                    return Err("status `denied` with `approved: true`".into());
+                    return contradiction("status `denied` with `approved: true`");
                 }
             }
             ClearanceStatus::PendingReview | ClearanceStatus::Processing => {
                 if self.token.is_some() {
-                    return Err(format!("status `{}` carries a token", self.status.as_str()));
+                    return contradiction(&format!(
+                        "status `{}` carries a token",
+                        self.status.as_str()
+                    ));
                 }
                 if self.request_id.is_empty() {
-                    return Err(format!(
+                    return contradiction(&format!(
                         "status `{}` without a request_id to poll",
                         self.status.as_str()
                     ));
@@ -335,13 +419,36 @@ impl ClearanceResponse {
     }
 }
 
+/// Why a Vault answer was refused by [`ClearanceResponse::from_json`]. The client reports it
+/// as [`Error::Protocol`](crate::Error::Protocol), naming the endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// Not JSON, or not shaped like a clearance answer (a missing or unknown `status` or
+    /// `decision_status`, a field of the wrong type); serde's message says where.
+    #[error("the answer is not a clearance response: {0}")]
+    Malformed(String),
+    /// Well-formed, but its fields contradict each other.
+    #[error("{0}")]
+    Contradiction(String),
+}
+
+/// Reads an absent or `null` field as the type's default (the wire rule of this module).
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
 /// Body of `POST /reviews/{request_id}/decision`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReviewDecision {
     /// The reviewer's decision.
     pub approved: bool,
     /// The reviewer's reason.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub review_reason: String,
 }
 
@@ -352,13 +459,13 @@ pub struct PolicyRegistration {
     /// Unique id of the policy.
     pub policy_id: String,
     /// Human-readable description.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub description: String,
     /// Plain-English rules, e.g. "Refunds must not exceed $100".
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub rules: Vec<String>,
     /// Tools the policy applies to (empty: all).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub tools: Vec<String>,
 }
 
@@ -399,10 +506,10 @@ pub struct PolicyRegistrationResponse {
     /// The registered policy id.
     pub policy_id: String,
     /// Registration status, e.g. `registered`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub status: String,
     /// Additional information.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub message: String,
 }
 
@@ -410,8 +517,8 @@ pub struct PolicyRegistrationResponse {
 mod tests {
     use super::*;
 
-    fn parse(json: &str) -> Result<ClearanceResponse, Error> {
-        ClearanceResponse::from_json(json.as_bytes(), "test")
+    fn parse(json: &str) -> Result<ClearanceResponse, ProtocolError> {
+        ClearanceResponse::from_json(json.as_bytes())
     }
 
     #[test]
@@ -475,10 +582,85 @@ mod tests {
             (r#"not json"#, "not a clearance response"),
         ] {
             match parse(json) {
-                Err(Error::Protocol(msg)) => assert!(msg.contains(needle), "{json}: {msg}"),
-                other => panic!("{json}: expected a protocol error, got {other:?}"),
+                Err(e) => assert!(e.to_string().contains(needle), "{json}: {e}"),
+                Ok(r) => panic!("{json}: expected a protocol error, got {r:?}"),
             }
         }
+    }
+
+    #[test]
+    fn unknown_confidence_buckets_parse_and_keep_the_raw_string() {
+        let r = parse(
+            r#"{"status":"approved","token":"t","request_id":"r","decision_status":"approved",
+                "confidence_bucket":"very_high","minimum_confidence_bucket":"ultra"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            r.confidence_bucket,
+            Some(ConfidenceBucket::Other("very_high".into()))
+        );
+        assert_eq!(
+            r.minimum_confidence_bucket,
+            Some(ConfidenceBucket::Other("ultra".into()))
+        );
+        // Written back exactly as received.
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["confidence_bucket"], "very_high");
+        assert_eq!(v["minimum_confidence_bucket"], "ultra");
+        // Known buckets order by strength; an unknown one is never above a threshold.
+        let very_high = ConfidenceBucket::from("very_high");
+        assert!(ConfidenceBucket::ExtraHigh > ConfidenceBucket::High);
+        assert!(ConfidenceBucket::None < ConfidenceBucket::Low);
+        assert_eq!(very_high.partial_cmp(&ConfidenceBucket::High), None);
+        let above_threshold = very_high >= ConfidenceBucket::High;
+        assert!(
+            !above_threshold,
+            "an unknown bucket never passes a threshold"
+        );
+        assert_eq!(
+            very_high.partial_cmp(&very_high.clone()),
+            Some(std::cmp::Ordering::Equal)
+        );
+        assert_eq!(very_high.rank(), None);
+        for known in ["extra_high", "high", "medium", "low", "none"] {
+            let b = ConfidenceBucket::from(known);
+            assert!(b.rank().is_some(), "{known}");
+            assert_eq!(b.as_str(), known);
+        }
+    }
+
+    #[test]
+    fn fields_that_decide_still_fail_closed_on_unknown_values() {
+        for (json, needle) in [
+            (
+                r#"{"status":"approved_maybe","token":"t","request_id":"r"}"#,
+                "unknown variant `approved_maybe`",
+            ),
+            (
+                r#"{"status":"approved","token":"t","request_id":"r","decision_status":"very_approved"}"#,
+                "unknown variant `very_approved`",
+            ),
+        ] {
+            let err = parse(json).unwrap_err();
+            assert!(matches!(err, ProtocolError::Malformed(_)), "{err:?}");
+            assert!(err.to_string().contains(needle), "{err}");
+        }
+    }
+
+    #[test]
+    fn null_reads_as_absent() {
+        let r = parse(
+            r#"{"status":"denied","token":null,"reason":null,"request_id":null,
+                "requires_manual_review":null,"decision_status":null,"confidence_bucket":null}"#,
+        )
+        .unwrap();
+        assert_eq!(r.token, None);
+        assert_eq!((r.reason.as_str(), r.request_id.as_str()), ("", ""));
+        assert!(!r.requires_manual_review);
+        assert_eq!(r.confidence_bucket, None);
+        let d: ReviewDecision =
+            serde_json::from_str(r#"{"approved":false,"review_reason":null}"#).unwrap();
+        assert_eq!(d.review_reason, "");
     }
 
     #[test]

@@ -36,50 +36,14 @@ if [ "${1:-}" = "--venv-only" ]; then
     exit 0
 fi
 
-cargo build --quiet --features mock --bin ledgix-mock-vault
-bin="$target/debug/ledgix-mock-vault"
+. scripts/lib/mock_vault.sh
+mock_vault_build
 api_key="python-peer-key-$$"
-out="$target/python-peer-vault.out"
-err="$target/python-peer-vault.err"
+trap mock_vault_kill EXIT
+mock_vault_start python-peer --api-key "$api_key" --rules "$here/rules.json" \
+    --seal-every 100ms --seed python-peer
 
-"$bin" --listen 127.0.0.1:0 --api-key "$api_key" --rules "$here/rules.json" \
-    --seal-every 100ms --seed python-peer >"$out" 2>"$err" &
-vault_pid=$!
-stop_vault() {
-    if kill -0 "$vault_pid" 2>/dev/null; then
-        kill -INT "$vault_pid" 2>/dev/null || true
-        wait "$vault_pid" 2>/dev/null || true
-    fi
-}
-trap stop_vault EXIT
+"$venv/bin/python" "$here/check.py" "$MOCK_VAULT_URL" "$api_key"
 
-url=""
-for _ in $(seq 1 300); do
-    url="$(sed -n 's/^ledgix-mock-vault listening on //p' "$out")"
-    [ -n "$url" ] && break
-    if ! kill -0 "$vault_pid" 2>/dev/null; then
-        echo "python-peer: the mock Vault exited before listening:" >&2
-        cat "$err" >&2
-        exit 1
-    fi
-    sleep 0.1
-done
-if [ -z "$url" ]; then
-    echo "python-peer: the mock Vault did not print its URL within 30 s" >&2
-    exit 1
-fi
-echo "python-peer: mock Vault at $url (pid $vault_pid)"
-
-"$venv/bin/python" "$here/check.py" "$url" "$api_key"
-
-# Ctrl-C must stop it cleanly (exit status 0).
-kill -INT "$vault_pid"
-status=0
-wait "$vault_pid" || status=$?
+mock_vault_stop python-peer
 trap - EXIT
-if [ "$status" -ne 0 ]; then
-    echo "python-peer: the mock Vault exited with status $status on Ctrl-C" >&2
-    cat "$err" >&2
-    exit 1
-fi
-echo "python-peer: the mock Vault stopped cleanly on Ctrl-C"

@@ -6,8 +6,9 @@
 //!     [--api-key KEY] [--rules rules.json] [--seal-every 1s] [--seed TEXT]
 //! ```
 //!
-//! It prints `ledgix-mock-vault listening on http://<addr>` once it accepts connections and
-//! stops cleanly on Ctrl-C (or SIGTERM).
+//! It prints `ledgix-mock-vault listening on http://<addr>` once it accepts connections, then
+//! one line per decision and per review held (`approved request_id=… tool="…" by=rules
+//! reason="…"`), and stops cleanly on Ctrl-C (or SIGTERM).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -154,7 +155,8 @@ async fn run(options: Options) -> Result<(), String> {
         .listen(options.listen)
         .seal_every(options.seal_every)
         .token_ttl(options.token_ttl)
-        .canonical_version(options.canonical_version);
+        .canonical_version(options.canonical_version)
+        .print_decisions(true);
     let mut rules_summary = "no rules file: everything is approved".to_string();
     if let Some(path) = &options.rules {
         let file = RulesFile::load(path).map_err(|e| e.to_string())?;

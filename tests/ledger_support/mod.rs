@@ -257,3 +257,33 @@ pub fn written(n: u64, every: u64, canonical_version: u64) -> Writer {
     }
     w
 }
+
+/// An independent oracle for the fixtures' unpinned numbers: the integers (serde_json keeps
+/// them exactly) in the hashed values that a float64 cannot hold. The fixtures' other numbers
+/// come from Python's `repr`, the shortest form of their float64.
+pub fn integers_a_float_cannot_hold(event: &Value) -> Vec<String> {
+    fn walk(v: &Value, at: String, out: &mut Vec<String>) {
+        match v {
+            Value::Number(n) => {
+                let exact = n.as_i64().map(i128::from).or(n.as_u64().map(i128::from));
+                if exact.is_some_and(|i| (i as f64) as i128 != i) {
+                    out.push(at);
+                }
+            }
+            Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .for_each(|(i, x)| walk(x, format!("{at}/{i}"), out)),
+            Value::Object(m) => m
+                .iter()
+                .for_each(|(k, x)| walk(x, format!("{at}/{k}"), out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for field in ["tool_args", "citations", "evidence_chunks"] {
+        walk(&event[field], format!("/{field}"), &mut out);
+    }
+    out.sort();
+    out
+}

@@ -360,7 +360,8 @@ impl LedgixClient {
             .post_json(&["request-clearance"], request, "POST /request-clearance")
             .await?
             .into_success()?;
-        let response = ClearanceResponse::from_json(&body, "POST /request-clearance")?;
+        let response = ClearanceResponse::from_json(&body)
+            .map_err(|e| Error::Protocol(format!("POST /request-clearance: {e}")))?;
         // Not kept while a pending request is polled (a held call would carry it for minutes).
         drop(body);
         tracing::Span::current().record("request_id", response.request_id.as_str());
@@ -460,7 +461,8 @@ impl LedgixClient {
             .await?;
         let retry_after = answer.retry_after();
         let body = answer.into_success()?;
-        let response = ClearanceResponse::from_json(&body, "GET /clearance-status/{id}")?;
+        let response = ClearanceResponse::from_json(&body)
+            .map_err(|e| Error::Protocol(format!("GET /clearance-status/{{id}}: {e}")))?;
         if !response.request_id.is_empty() && response.request_id != request_id {
             return Err(Error::Protocol(format!(
                 "GET /clearance-status/{request_id} answered for request {}",

@@ -5,9 +5,34 @@
 //! fields, and keeps the JSON values that are hashed (`tool_args`, `citations`,
 //! `evidence_chunks`, `action_metadata`) exactly as received. Hashes stay lowercase hex
 //! strings here; the verifier parses them, naming the field when one is malformed.
+//!
+//! # Optional fields on the wire
+//!
+//! Read: an optional field may be absent or `null`; both mean "not set".
+//!
+//! Write: as the Vault does. Its ledger answers (the fixtures under `tests/fixtures/ledger*`)
+//! hold no `null` at all: a field without a value is left out. ledgix-ts types those fields
+//! `.optional()` and refuses `null` where they are not also `.nullable()` (`retiredAt`,
+//! `exportedAt`, a bundle's `consistency`), so a `null` there makes it reject the whole
+//! bundle. Per type:
+//!
+//! | type | left out when empty | always written |
+//! |---|---|---|
+//! | [`LedgerEntry`] | `policy_version_id`, `policy_content_hash`, `action_category` (empty string), `action_metadata` (`{}`), `confidence_bucket`, `decision_status`, the six `canonical_version` 3 fields, `leaf_index` and `checkpoint_id` (not sealed yet) | every other field; `tool_args`, `citations`, `evidence_chunks` and a `null` `action_metadata` exactly as received, because they are hashed raw |
+//! | [`LedgerCheckpoint`] | `exported_at` | every other field |
+//! | [`LedgerKeyVersion`] | `retired_at`, `attestation_payload`, `attestation_signature`, `attestation_key_id`, `attestation_status` | `key_id`, `algorithm`, `public_jwk`, `active_from` |
+//! | [`InclusionProof`] | `root_hash` | every other field (`path` may be `[]`) |
+//! | [`ConsistencyProof`] | — | `from_checkpoint`, `to_checkpoint`, `path` |
+//! | [`ProofBundle`] | `consistency` | `event`, `inclusion`, `keys` |
+//! | [`LedgerPage`], [`CheckpointPage`] | — | `entries`, `checkpoints` |
+//!
+//! `tests/wire_rules.rs` checks every field of every type against this table.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+
+use super::numbers::unpinned_in_text;
 
 /// One ledger event: a terminal decision, its receipt, and (once sealed) its leaf position.
 ///
@@ -28,8 +53,10 @@ pub struct LedgerEntry {
     /// The policy that decided.
     pub policy_id: String,
     /// The policy version that decided (hashed only by the ledgix-python variant layout).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub policy_version_id: String,
     /// The content hash of that policy version (idem).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub policy_content_hash: String,
     /// Hash of the agent's intent; empty when the row is redacted.
     pub intent_hash: String,
@@ -38,8 +65,10 @@ pub struct LedgerEntry {
     /// The tool's arguments, as received.
     pub tool_args: Value,
     /// Action category (hashed only by the ledgix-python variant layout).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub action_category: String,
-    /// Action metadata, as received (idem).
+    /// Action metadata, as received (idem); `{}` when absent, and then left out on write.
+    #[serde(skip_serializing_if = "is_empty_object")]
     pub action_metadata: Value,
     /// The decision's human-readable reason.
     pub reason: String,
@@ -84,8 +113,10 @@ pub struct LedgerEntry {
     /// Lowercase hex `SHA-256(0x00 || event_hash)`.
     pub leaf_hash: String,
     /// The leaf's index in the Merkle tree, once sealed.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub leaf_index: Option<u64>,
     /// The checkpoint that sealed the leaf, once sealed.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub checkpoint_id: Option<u64>,
     /// Receipt signature algorithm; must be `Ed25519` (wire alias `signature_algorithm`).
     pub receipt_algorithm: String,
@@ -95,6 +126,13 @@ pub struct LedgerEntry {
     pub receipt_signature: String,
     /// base64url of the receipt payload's deterministic CBOR.
     pub receipt_payload: String,
+    /// JSON pointers (`/tool_args/amount`, `/confidence`) of the hashed numbers whose text,
+    /// as received, is not the one number their float64 hash commits to (see
+    /// [`BundleVerification::unpinned_numbers`](super::BundleVerification::unpinned_numbers)).
+    /// Found when the entry is parsed from JSON text, never read from or written to the wire;
+    /// empty for an entry built in code.
+    #[serde(skip)]
+    pub unpinned_numbers: Vec<String>,
 }
 
 /// A signed checkpoint: a tree head, chained to the previous checkpoint.
@@ -145,24 +183,40 @@ pub struct LedgerKeyVersion {
     /// Algorithm, `Ed25519`.
     pub algorithm: String,
     /// base64url of the public JWK's JSON.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub public_jwk: String,
     /// Start of validity.
     pub active_from: String,
     /// End of validity, once retired.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retired_at: Option<String>,
     /// Attestation payload.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub attestation_payload: String,
     /// Attestation signature.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub attestation_signature: String,
     /// Attestation key id.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub attestation_key_id: String,
     /// Attestation status.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub attestation_status: String,
 }
 
@@ -182,7 +236,7 @@ pub struct InclusionProof {
     /// The tree size the proof is for.
     pub tree_size: u64,
     /// Sibling hashes, leaf to root (lowercase hex).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub path: Vec<String>,
     /// The tree head, when the Vault states it beside the checkpoint; must equal the
     /// checkpoint's `root_hash`.
@@ -200,7 +254,7 @@ pub struct ConsistencyProof {
     /// The newer checkpoint.
     pub to_checkpoint: LedgerCheckpoint,
     /// Proof hashes (lowercase hex).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub path: Vec<String>,
 }
 
@@ -212,10 +266,10 @@ pub struct ProofBundle {
     /// Its inclusion proof.
     pub inclusion: InclusionProof,
     /// Optionally, a consistency proof from the inclusion checkpoint to a newer one.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consistency: Option<ConsistencyProof>,
     /// Signing keys the Vault embeds (informational: see [`LedgerKeyVersion`]).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub keys: Vec<LedgerKeyVersion>,
 }
 
@@ -223,7 +277,7 @@ pub struct ProofBundle {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LedgerPage {
     /// The entries.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub entries: Vec<LedgerEntry>,
 }
 
@@ -231,7 +285,7 @@ pub struct LedgerPage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckpointPage {
     /// The checkpoints.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub checkpoints: Vec<LedgerCheckpoint>,
 }
 
@@ -243,6 +297,19 @@ fn first_of(field: &str, choices: [Option<String>; 2]) -> Result<String, String>
 
 fn empty_object() -> Value {
     Value::Object(Map::new())
+}
+
+fn is_empty_object(value: &Value) -> bool {
+    value.as_object().is_some_and(Map::is_empty)
+}
+
+/// Reads an absent or `null` field as the type's default (the wire rule of this module).
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 fn empty_array() -> Value {
@@ -266,27 +333,27 @@ struct RawEntry {
     agent_id: String,
     #[serde(default)]
     policy_id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     policy_version_id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     policy_content_hash: String,
     #[serde(default)]
     intent_hash: String,
     tool_name: String,
-    #[serde(default = "empty_object")]
-    tool_args: Value,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "raw_json")]
+    tool_args: Option<Box<RawValue>>,
+    #[serde(default, deserialize_with = "null_as_default")]
     action_category: String,
-    #[serde(default = "empty_object")]
-    action_metadata: Value,
+    #[serde(default, deserialize_with = "raw_json")]
+    action_metadata: Option<Box<RawValue>>,
     #[serde(default)]
     reason: String,
-    #[serde(default = "empty_array")]
-    citations: Value,
-    #[serde(default = "empty_array")]
-    evidence_chunks: Value,
-    #[serde(default)]
-    confidence: f64,
+    #[serde(default, deserialize_with = "raw_json")]
+    citations: Option<Box<RawValue>>,
+    #[serde(default, deserialize_with = "raw_json")]
+    evidence_chunks: Option<Box<RawValue>>,
+    #[serde(default, deserialize_with = "raw_json")]
+    confidence: Option<Box<RawValue>>,
     #[serde(default)]
     confidence_bucket: Option<String>,
     #[serde(default)]
@@ -333,10 +400,61 @@ struct RawEntry {
     receipt_payload: String,
 }
 
+/// A present field as its raw JSON text (`null` included), so hashed numbers keep their text.
+fn raw_json<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Box<RawValue>>, D::Error> {
+    Box::<RawValue>::deserialize(deserializer).map(Some)
+}
+
+/// A hashed JSON field: its value (`absent` when not sent), with the pointers of its numbers
+/// that are not pinned added to `unpinned`.
+fn hashed_json(
+    raw: Option<Box<RawValue>>,
+    field: &str,
+    absent: fn() -> Value,
+    unpinned: &mut Vec<String>,
+) -> Result<Value, String> {
+    let Some(raw) = raw else {
+        return Ok(absent());
+    };
+    unpinned_in_text(raw.get(), &format!("/{field}"), unpinned);
+    serde_json::from_str(raw.get()).map_err(|e| format!("{field}: {e}"))
+}
+
+/// `confidence`: a number (absent: 0), its text checked like the hashed JSON values.
+fn hashed_confidence(
+    raw: Option<Box<RawValue>>,
+    unpinned: &mut Vec<String>,
+) -> Result<f64, String> {
+    let Some(raw) = raw else {
+        return Ok(0.0);
+    };
+    let confidence: f64 =
+        serde_json::from_str(raw.get()).map_err(|e| format!("confidence: {e}"))?;
+    unpinned_in_text(raw.get(), "/confidence", unpinned);
+    Ok(confidence)
+}
+
 impl TryFrom<RawEntry> for LedgerEntry {
     type Error = String;
 
     fn try_from(r: RawEntry) -> Result<Self, String> {
+        let mut unpinned = Vec::new();
+        let tool_args = hashed_json(r.tool_args, "tool_args", empty_object, &mut unpinned)?;
+        let action_metadata = hashed_json(
+            r.action_metadata,
+            "action_metadata",
+            empty_object,
+            &mut unpinned,
+        )?;
+        let citations = hashed_json(r.citations, "citations", empty_array, &mut unpinned)?;
+        let evidence_chunks = hashed_json(
+            r.evidence_chunks,
+            "evidence_chunks",
+            empty_array,
+            &mut unpinned,
+        )?;
+        let confidence = hashed_confidence(r.confidence, &mut unpinned)?;
+        unpinned.sort();
         Ok(LedgerEntry {
             accepted_at: first_of("accepted_at", [r.accepted_at, r.decided_at])?,
             receipt_algorithm: first_of("", [r.receipt_algorithm, r.signature_algorithm])
@@ -353,13 +471,13 @@ impl TryFrom<RawEntry> for LedgerEntry {
             policy_content_hash: r.policy_content_hash,
             intent_hash: r.intent_hash,
             tool_name: r.tool_name,
-            tool_args: r.tool_args,
+            tool_args,
             action_category: r.action_category,
-            action_metadata: r.action_metadata,
+            action_metadata,
             reason: r.reason,
-            citations: r.citations,
-            evidence_chunks: r.evidence_chunks,
-            confidence: r.confidence,
+            citations,
+            evidence_chunks,
+            confidence,
             confidence_bucket: r.confidence_bucket,
             decision_status: r.decision_status,
             approved: r.approved,
@@ -375,6 +493,7 @@ impl TryFrom<RawEntry> for LedgerEntry {
             leaf_index: r.leaf_index,
             checkpoint_id: r.checkpoint_id,
             receipt_payload: r.receipt_payload,
+            unpinned_numbers: unpinned,
         })
     }
 }

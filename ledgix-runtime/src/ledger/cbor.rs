@@ -37,6 +37,10 @@ pub enum KeyOrder {
     /// encoder does (`sorted(keys, key=lambda k: (len(k), k))`). Differs from
     /// [`KeyOrder::EncodedLength`] only for maps with non-ASCII keys.
     CodePointLength,
+    /// Fewer UTF-16 code units first, then by UTF-16 code units: what ledgix-ts's encoder
+    /// does (JavaScript's `length` and `<`). Differs from [`KeyOrder::CodePointLength`] only
+    /// for maps with keys outside the Basic Multilingual Plane (emoji, for one).
+    Utf16Length,
 }
 
 /// Why a JSON value has no deterministic CBOR encoding.
@@ -90,11 +94,20 @@ pub fn encode_json(value: &Value, order: KeyOrder) -> Result<Vec<u8>, CborError>
 /// True when some map key inside `value` is not ASCII (only then do the [`KeyOrder`]s
 /// differ).
 pub fn has_non_ascii_key(value: &Value) -> bool {
+    has_key(value, &|k| !k.is_ascii())
+}
+
+/// True when some map key inside `value` has a character outside the Basic Multilingual
+/// Plane (only then does [`KeyOrder::Utf16Length`] differ from
+/// [`KeyOrder::CodePointLength`]).
+pub fn has_astral_key(value: &Value) -> bool {
+    has_key(value, &|k| k.chars().any(|c| u32::from(c) > 0xFFFF))
+}
+
+fn has_key(value: &Value, test: &dyn Fn(&str) -> bool) -> bool {
     match value {
-        Value::Object(map) => map
-            .iter()
-            .any(|(k, v)| !k.is_ascii() || has_non_ascii_key(v)),
-        Value::Array(items) => items.iter().any(has_non_ascii_key),
+        Value::Object(map) => map.iter().any(|(k, v)| test(k) || has_key(v, test)),
+        Value::Array(items) => items.iter().any(|v| has_key(v, test)),
         _ => false,
     }
 }
@@ -164,14 +177,23 @@ fn write_json(
 }
 
 fn compare_keys(a: &str, b: &str, order: KeyOrder) -> std::cmp::Ordering {
-    let len = |s: &str| match order {
-        KeyOrder::EncodedLength => s.len(),
-        KeyOrder::CodePointLength => s.chars().count(),
-    };
-    // UTF-8 byte order is code point order, so the tie-break is the same for both.
-    len(a)
-        .cmp(&len(b))
-        .then_with(|| a.as_bytes().cmp(b.as_bytes()))
+    match order {
+        // UTF-8 byte order is code point order, so the tie-break is the same for both.
+        KeyOrder::EncodedLength => a
+            .len()
+            .cmp(&b.len())
+            .then_with(|| a.as_bytes().cmp(b.as_bytes())),
+        KeyOrder::CodePointLength => a
+            .chars()
+            .count()
+            .cmp(&b.chars().count())
+            .then_with(|| a.as_bytes().cmp(b.as_bytes())),
+        KeyOrder::Utf16Length => a
+            .encode_utf16()
+            .count()
+            .cmp(&b.encode_utf16().count())
+            .then_with(|| a.encode_utf16().cmp(b.encode_utf16())),
+    }
 }
 
 /// The head of a data item: major type and argument, shortest form.
@@ -273,6 +295,22 @@ mod tests {
         let py = hex::encode(encode_json(&v, KeyOrder::CodePointLength).unwrap());
         assert!(enc.starts_with("a2626162"), "{enc}"); // "ab" first: same length, 'a' < 0xc3
         assert!(py.starts_with("a262c3a9"), "{py}"); // "é" first: 1 code point
+    }
+
+    #[test]
+    fn astral_keys_order_differs_between_code_points_and_utf16() {
+        // "😀" is 1 code point, 2 UTF-16 units, 4 UTF-8 bytes; "ab" is 2 of each.
+        let v = json!({"ab": 1, "😀": 2});
+        assert!(has_astral_key(&v) && !has_astral_key(&json!({"é": 1})));
+        let first_key = |order| hex::encode(encode_json(&v, order).unwrap())[2..6].to_owned();
+        assert_eq!(first_key(KeyOrder::EncodedLength), "6261"); // "ab": 2 bytes < 4
+        assert_eq!(first_key(KeyOrder::CodePointLength), "64f0"); // "😀": 1 code point
+        assert_eq!(first_key(KeyOrder::Utf16Length), "6261"); // "ab" < 0xd83d at 2 units
+        // Same UTF-16 length: JavaScript compares code units, so U+FF5E (one unit, 0xff5e)
+        // sorts after U+1F600 (0xd83d 0xde00) there, and before it by code point.
+        let w = json!({"\u{ff5e}a": 1, "😀": 2});
+        let js = hex::encode(encode_json(&w, KeyOrder::Utf16Length).unwrap());
+        assert!(js.starts_with("a264f09f9880"), "{js}");
     }
 
     #[test]

@@ -169,21 +169,32 @@ pub fn event_payload(entry: &LedgerEntry, enc: EventEncoding) -> Result<Vec<u8>,
 
 /// Every encoding a verifier accepts for this entry, primary first: the canonical layout,
 /// then ledgix-python's variant; for each, confidence as float64 and (when it is a whole
-/// number) as an integer; key orders differ only when a JSON value has a non-ASCII key.
+/// number) as an integer; key orders — the Vault's, ledgix-python's, ledgix-ts's — differ
+/// only when a JSON value has a non-ASCII key (and the last two only for keys outside the
+/// Basic Multilingual Plane).
 pub fn accepted_encodings(entry: &LedgerEntry) -> Vec<EventEncoding> {
     let whole = is_whole(entry.confidence);
-    let non_ascii = [
+    let values = [
         &entry.tool_args,
         &entry.citations,
         &entry.evidence_chunks,
         &entry.action_metadata,
-    ]
-    .into_iter()
-    .any(cbor::has_non_ascii_key);
+    ];
+    let non_ascii = values.into_iter().any(cbor::has_non_ascii_key);
+    let astral = non_ascii && values.into_iter().any(cbor::has_astral_key);
     let mut out = Vec::new();
     for layout in [EventLayout::Canonical, EventLayout::PythonVariant] {
-        for key_order in [KeyOrder::EncodedLength, KeyOrder::CodePointLength] {
-            if key_order == KeyOrder::CodePointLength && !non_ascii {
+        for key_order in [
+            KeyOrder::EncodedLength,
+            KeyOrder::CodePointLength,
+            KeyOrder::Utf16Length,
+        ] {
+            let differs = match key_order {
+                KeyOrder::CodePointLength => non_ascii,
+                KeyOrder::Utf16Length => astral,
+                _ => true,
+            };
+            if !differs {
                 continue;
             }
             for integer_confidence in [false, true] {

@@ -30,6 +30,7 @@ mod error;
 pub mod hash;
 mod keys;
 pub mod merkle;
+mod numbers;
 mod parse;
 mod verify;
 

@@ -7,6 +7,7 @@ use super::bundle::{InclusionProof, LedgerCheckpoint, LedgerEntry, ProofBundle};
 use super::hash::{self, EventEncoding};
 use super::keys::{Signed, TrustedKeys, check_embedded_keys, verify_signature};
 use super::merkle::{self, MerkleTree};
+use super::numbers;
 use super::parse::{clip, decode_b64, parse_hash, parse_path};
 use crate::b64;
 
@@ -24,15 +25,21 @@ pub struct BundleVerification {
     pub leaf_index: u64,
     /// The size of the tree the inclusion was proven in.
     pub tree_size: u64,
-    /// True when the event hash was recomputed from the event body and matched. False for a
-    /// redacted row (empty `intent_hash`): its body could not be checked, only its receipt
-    /// and its place in the tree.
+    /// True when the event hash was recomputed from the event body, matched, and pins every
+    /// value the body shows. False for a redacted row (empty `intent_hash`): its body could
+    /// not be checked, only its receipt and its place in the tree. False as well when a
+    /// hashed number is not pinned by the hash ([`unpinned_numbers`](Self::unpinned_numbers)).
     pub event_body_verified: bool,
     /// The payload encoding whose hash matched (`None` for a redacted row).
     pub event_encoding: Option<EventEncoding>,
-    /// Non-empty fields of the event that the matched layout does not hash (normally none):
-    /// they are shown by the Vault but not vouched for.
+    /// Fields of the event the hash does not vouch for (normally none): non-empty fields the
+    /// matched layout does not hash, and the fields holding an unpinned number.
     pub uncommitted_fields: Vec<&'static str>,
+    /// JSON pointers (`/tool_args/amount`) of hashed numbers whose text is not the one
+    /// number their float64 commits to — an integer above 2^53 that is not its float64, a
+    /// decimal longer than its float64's shortest form — so another number with the same
+    /// hash could stand in their place. Normally none.
+    pub unpinned_numbers: Vec<String>,
     /// The signed checkpoint the inclusion was proven against.
     pub checkpoint_id: u64,
     /// Its root (lowercase hex).
@@ -58,8 +65,12 @@ pub struct LedgerVerification {
     pub entries_verified: usize,
     /// `seq` of the redacted entries (empty `intent_hash`): their bodies were not checked.
     pub redacted_entries: Vec<u64>,
-    /// `seq` and field names of entries showing fields their hash does not cover.
+    /// `seq` and field names of entries showing fields their hash does not cover (or does
+    /// not pin, see `unpinned_numbers`).
     pub uncommitted_fields: Vec<(u64, Vec<&'static str>)>,
+    /// `seq` and JSON pointers of entries whose hashed numbers are not pinned by their hash
+    /// (see [`BundleVerification::unpinned_numbers`]): their bodies are not verified.
+    pub unpinned_numbers: Vec<(u64, Vec<String>)>,
     /// Checkpoints whose payload, hash, signature and chain link verified.
     pub checkpoints_verified: usize,
     /// True when the first checkpoint given is the ledger's first (empty
@@ -86,7 +97,9 @@ pub struct LedgerVerification {
 /// 1. keys and signatures: a key the bundle embeds under a trusted key id must be that
 ///    key; the receipt and every checkpoint are signed (Ed25519, strict) by trusted keys;
 /// 2. the event hash is recomputed from the body (unless redacted, then reported), the leaf
-///    hash from the event hash, and the receipt payload rebuilt byte-for-byte;
+///    hash from the event hash, and the receipt payload rebuilt byte-for-byte; hashed numbers
+///    the float64 hash cannot pin are reported
+///    ([`unpinned_numbers`](BundleVerification::unpinned_numbers)), never verified;
 /// 3. the inclusion proof is about this event (request id, event id, event and leaf hash,
 ///    leaf index) and for its checkpoint's tree (tree size, root);
 /// 4. the checkpoint payload is rebuilt byte-for-byte and its hash recomputed, then the
@@ -186,9 +199,10 @@ pub fn verify_proof_bundle(
         event_hash: event.event_hash.clone(),
         leaf_index: inclusion.leaf_index,
         tree_size: inclusion.tree_size,
-        event_body_verified: checked.encoding.is_some(),
+        event_body_verified: checked.encoding.is_some() && checked.unpinned.is_empty(),
         event_encoding: checked.encoding,
         uncommitted_fields: checked.uncommitted,
+        unpinned_numbers: checked.unpinned,
         checkpoint_id: inclusion.checkpoint.checkpoint_id,
         root_hash: inclusion.checkpoint.root_hash.clone(),
         consistency_verified: bundle.consistency.is_some(),
@@ -220,6 +234,7 @@ pub fn verify_ledger(
         entries_verified: 0,
         redacted_entries: Vec::new(),
         uncommitted_fields: Vec::new(),
+        unpinned_numbers: Vec::new(),
         checkpoints_verified: 0,
         chain_from_genesis: false,
         latest_checkpoint_id: None,
@@ -251,6 +266,9 @@ pub fn verify_ledger(
         if !checked.uncommitted.is_empty() {
             out.uncommitted_fields
                 .push((entry.seq, checked.uncommitted));
+        }
+        if !checked.unpinned.is_empty() {
+            out.unpinned_numbers.push((entry.seq, checked.unpinned));
         }
         match (entry.leaf_index, entry.checkpoint_id) {
             (Some(index), _) => {
@@ -407,6 +425,7 @@ struct CheckedEntry {
     leaf_hash: [u8; 32],
     encoding: Option<EventEncoding>,
     uncommitted: Vec<&'static str>,
+    unpinned: Vec<String>,
 }
 
 /// What check 4 established about one checkpoint.
@@ -440,8 +459,8 @@ fn check_entry(entry: &LedgerEntry, receipt: &[u8]) -> Result<CheckedEntry, Ledg
     let event_hash = parse_hash(&format!("{ctx}: event_hash"), &entry.event_hash)?;
     let claimed_leaf = parse_hash(&format!("{ctx}: leaf_hash"), &entry.leaf_hash)?;
 
-    let (encoding, uncommitted) = if entry.intent_hash.is_empty() {
-        (None, Vec::new())
+    let (encoding, uncommitted, unpinned) = if entry.intent_hash.is_empty() {
+        (None, Vec::new(), Vec::new())
     } else {
         let (found, primary) = hash::match_event_hash(entry, &event_hash)?;
         let encoding = found.ok_or_else(|| LedgerError::EventHashMismatch {
@@ -449,10 +468,14 @@ fn check_entry(entry: &LedgerEntry, receipt: &[u8]) -> Result<CheckedEntry, Ledg
             computed: hex::encode(primary),
             claimed: entry.event_hash.clone(),
         })?;
-        (
-            Some(encoding),
-            hash::uncommitted_fields(entry, encoding.layout),
-        )
+        let unpinned = numbers::unpinned_numbers(entry, encoding.layout);
+        let mut uncommitted = hash::uncommitted_fields(entry, encoding.layout);
+        for field in numbers::uncommitted(&unpinned) {
+            if !uncommitted.contains(&field) {
+                uncommitted.push(field);
+            }
+        }
+        (Some(encoding), uncommitted, unpinned)
     };
 
     let leaf_hash = merkle::leaf_hash(&event_hash);
@@ -476,6 +499,7 @@ fn check_entry(entry: &LedgerEntry, receipt: &[u8]) -> Result<CheckedEntry, Ledg
         leaf_hash,
         encoding,
         uncommitted,
+        unpinned,
     })
 }
 

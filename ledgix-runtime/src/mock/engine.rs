@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use super::faults::FaultQueue;
 use super::ledger::{EventInput, Ledger};
 use super::rules::{self, Decision, Rule, Verdict};
-use super::state::{Clearances, Idempotency, Phase, Record, RecordedRequest};
+use super::state::{Clearances, Idempotency, Phase, Record, Recordings};
 use super::tokens::Minter;
 use crate::ledger::LedgerError;
 use crate::protocol::{
@@ -30,13 +30,24 @@ pub(crate) struct Vault {
     pub(crate) default_decision: Decision,
     pub(crate) api_key: Option<String>,
     pub(crate) faults: FaultQueue,
-    pub(crate) requests: std::sync::Mutex<Vec<RecordedRequest>>,
+    pub(crate) requests: Recordings,
+    /// Request bodies above this many bytes are refused (413).
+    pub(crate) max_body_bytes: usize,
     pub(crate) clearances: Clearances,
     pub(crate) idempotency: Idempotency,
     pub(crate) tokens: Minter,
     pub(crate) ledger: Ledger,
     /// The JWKS document (token key and ledger key), served as is.
     pub(crate) jwks: String,
+    /// Print a line per decision and per review held to standard output.
+    pub(crate) print_decisions: bool,
+}
+
+/// Who reached a decision.
+#[derive(Debug, Clone, Copy)]
+enum DecidedBy {
+    Rules,
+    Reviewer,
 }
 
 /// Why a reviewer's decision was refused.
@@ -189,6 +200,7 @@ impl Vault {
                 request_id: request_id.to_string(),
                 reason: e.to_string(),
             })?;
+        self.announce(&answer, &record.request, DecidedBy::Reviewer);
         record.phase = Phase::Decided(Box::new(answer.clone()));
         self.clearances.unmark_pending(request_id);
         Ok(answer)
@@ -210,7 +222,9 @@ impl Vault {
     ) -> Result<(Phase, ClearanceResponse), LedgerError> {
         let terminal = match verdict.decision {
             Decision::Review => {
-                return Ok((Phase::PendingReview, pending_review(request_id, request)));
+                let answer = pending_review(request_id, request);
+                self.announce(&answer, request, DecidedBy::Rules);
+                return Ok((Phase::PendingReview, answer));
             }
             Decision::Approve => Terminal::Approve {
                 reason: verdict.reason.clone(),
@@ -221,7 +235,39 @@ impl Vault {
             },
         };
         let answer = self.finalize(request, request_id, terminal, RULE_CONFIDENCE)?;
+        self.announce(&answer, request, DecidedBy::Rules);
         Ok((Phase::Decided(Box::new(answer.clone())), answer))
+    }
+
+    /// One line per decision and per review held: an info event (target `ledgix::mock`),
+    /// and on standard output when `print_decisions` is on. Tool names and reasons come from
+    /// the network: they are printed escaped, one line each.
+    fn announce(&self, answer: &ClearanceResponse, request: &ClearanceRequest, by: DecidedBy) {
+        let outcome = answer.status.as_str();
+        let by = match by {
+            DecidedBy::Rules => "rules",
+            DecidedBy::Reviewer => "reviewer",
+        };
+        tracing::info!(
+            target: "ledgix::mock",
+            request_id = %answer.request_id,
+            tool = %request.tool_name,
+            outcome,
+            by,
+            reason = %answer.reason,
+            "mock Vault: {outcome}"
+        );
+        if self.print_decisions {
+            use std::io::Write as _;
+            // A closed standard output must not stop the Vault: the error is ignored.
+            let _ = writeln!(
+                std::io::stdout().lock(),
+                "{outcome} request_id={} tool={:?} by={by} reason={:?}",
+                answer.request_id,
+                request.tool_name,
+                answer.reason
+            );
+        }
     }
 
     /// Mints the token (approvals), writes the ledger event, and builds the answer.
@@ -234,7 +280,7 @@ impl Vault {
     ) -> Result<ClearanceResponse, LedgerError> {
         let mut answer = base_answer(request_id, request);
         answer.confidence = Some(confidence);
-        answer.confidence_bucket = Some(bucket);
+        answer.confidence_bucket = Some(bucket.clone());
         let approved = matches!(terminal, Terminal::Approve { .. });
         match terminal {
             Terminal::Approve { reason } => {

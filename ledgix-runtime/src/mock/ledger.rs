@@ -176,6 +176,7 @@ impl Ledger {
             receipt_key_id: self.kid.clone(),
             receipt_signature: String::new(),
             receipt_payload: String::new(),
+            unpinned_numbers: Vec::new(),
         }
     }
 

@@ -64,8 +64,9 @@ use crate::jwk::KeySet;
 use crate::ledger::LedgerEntry;
 use conn::{ConnKill, KillableListener};
 use engine::Vault;
-use faults::{FaultQueue, lock};
+use faults::FaultQueue;
 use ledger::Ledger;
+use state::{Idempotency, Recordings};
 use tokens::{Minter, Seeds};
 
 /// Default lifetime of minted A-JWTs.
@@ -76,6 +77,15 @@ const DEFAULT_SEAL_EVERY: Duration = Duration::from_secs(1);
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// How long [`MockVault::next_pending_review`] waits.
 const PENDING_REVIEW_WAIT: Duration = Duration::from_secs(10);
+/// Default of [`MockVaultBuilder::max_recorded_requests`].
+pub const DEFAULT_MAX_RECORDED_REQUESTS: usize = 10_000;
+/// The recorded requests are kept up to this many bytes together — bodies, paths and headers
+/// (the oldest go first; the newest request is always kept).
+pub const RECORDED_BYTES_BUDGET: usize = 64 * 1024 * 1024;
+/// Default of [`MockVaultBuilder::max_body_bytes`]: 1 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Default of [`MockVaultBuilder::max_idempotency_keys`].
+pub const DEFAULT_MAX_IDEMPOTENCY_KEYS: usize = 10_000;
 
 /// Configures a [`MockVault`]; [`start`](Self::start) runs it. `Debug` never shows the API
 /// key or the seed.
@@ -91,6 +101,10 @@ pub struct MockVaultBuilder {
     seed: Option<[u8; 32]>,
     canonical_version: u32,
     listen: SocketAddr,
+    max_recorded_requests: usize,
+    max_body_bytes: usize,
+    max_idempotency_keys: usize,
+    print_decisions: bool,
 }
 
 impl std::fmt::Debug for MockVaultBuilder {
@@ -105,6 +119,10 @@ impl std::fmt::Debug for MockVaultBuilder {
             .field("seed", &self.seed.map(|_| "***"))
             .field("canonical_version", &self.canonical_version)
             .field("listen", &self.listen)
+            .field("max_recorded_requests", &self.max_recorded_requests)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_idempotency_keys", &self.max_idempotency_keys)
+            .field("print_decisions", &self.print_decisions)
             .finish()
     }
 }
@@ -121,6 +139,10 @@ impl Default for MockVaultBuilder {
             seed: None,
             canonical_version: 1,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            max_recorded_requests: DEFAULT_MAX_RECORDED_REQUESTS,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_idempotency_keys: DEFAULT_MAX_IDEMPOTENCY_KEYS,
+            print_decisions: false,
         }
     }
 }
@@ -205,6 +227,36 @@ impl MockVaultBuilder {
         self
     }
 
+    /// How many requests [`MockVault::requests`] keeps (default 10,000): a ring, the oldest
+    /// forgotten first, and at most [`RECORDED_BYTES_BUDGET`] (64 MiB) of them together, so a
+    /// long-running mock's memory stays bounded. 0 records nothing.
+    pub fn max_recorded_requests(mut self, max: usize) -> Self {
+        self.max_recorded_requests = max;
+        self
+    }
+
+    /// The largest request body accepted, in bytes (default 1 MiB); a larger one is answered
+    /// 413 without being buffered.
+    pub fn max_body_bytes(mut self, max: usize) -> Self {
+        self.max_body_bytes = max;
+        self
+    }
+
+    /// How many Idempotency-Keys are remembered (default 10,000), the oldest forgotten first:
+    /// a retry under a forgotten key is decided again.
+    pub fn max_idempotency_keys(mut self, max: usize) -> Self {
+        self.max_idempotency_keys = max;
+        self
+    }
+
+    /// Prints one line per decision and per review held to standard output (default off;
+    /// the `ledgix-mock-vault` binary turns it on). The same events go to `tracing` at info
+    /// level (target `ledgix::mock`) either way.
+    pub fn print_decisions(mut self, on: bool) -> Self {
+        self.print_decisions = on;
+        self
+    }
+
     /// Starts the server on the current tokio runtime.
     ///
     /// # Panics
@@ -244,12 +296,14 @@ impl MockVaultBuilder {
             default_decision: self.default_decision,
             api_key: self.api_key,
             faults: FaultQueue::new(self.faults),
-            requests: std::sync::Mutex::new(Vec::new()),
+            requests: Recordings::new(self.max_recorded_requests, RECORDED_BYTES_BUDGET),
+            max_body_bytes: self.max_body_bytes,
             clearances: Default::default(),
-            idempotency: Default::default(),
+            idempotency: Idempotency::new(self.max_idempotency_keys),
             tokens,
             ledger,
             jwks,
+            print_decisions: self.print_decisions,
         });
 
         let (stop, stopped) = watch::channel(false);
@@ -380,9 +434,11 @@ impl MockVault {
         crate::with_client(self.client(), fut).await
     }
 
-    /// Every request received so far, in arrival order (secrets redacted).
+    /// The requests received, in arrival order (secrets redacted): the last 10,000 by
+    /// default (see [`MockVaultBuilder::max_recorded_requests`]). A request refused for its
+    /// API key or its size is recorded without its body, which is never read.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        lock(&self.vault.requests).clone()
+        self.vault.requests.snapshot()
     }
 
     /// Queues another fault, after those already queued.

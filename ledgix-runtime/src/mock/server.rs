@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Path, Query, Request, State};
-use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -18,14 +18,12 @@ use serde_json::{Value, json};
 
 use super::conn::ConnKill;
 use super::engine::{self, ReviewError, Vault};
-use super::faults::{FaultKind, FaultTarget, lock};
+use super::faults::{FaultKind, FaultTarget};
 use super::ledger::ProofError;
-use super::state::{KeyReused, RecordedRequest, StoredAnswer};
+use super::state::{KeyReused, Recording, StoredAnswer};
 use crate::ledger::LedgerError;
 use crate::protocol::{ClearanceRequest, PolicyRegistration, ReviewDecision};
 
-/// Bodies above this size are refused (413).
-const MAX_BODY: usize = 4 * 1024 * 1024;
 /// The only path served without an API key.
 const JWKS_PATH: &str = "/.well-known/jwks.json";
 /// Headers whose values never appear in recordings.
@@ -142,24 +140,44 @@ impl IntoResponse for StoredAnswer {
     }
 }
 
-/// Records the request (secrets redacted), then refuses it with 401 when an API key is
-/// configured and this one does not carry it.
+/// Checks the API key from the headers alone — a request without it is refused (401)
+/// before a byte of its body is read — then reads the body up to the size limit (413 over
+/// it, refused from `Content-Length` alone when that says so), and records the request
+/// (secrets redacted; a refused request without its body).
 async fn record_and_authenticate(State(vault): Shared, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
-        return error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("request body unreadable or larger than {MAX_BODY} bytes"),
-        );
-    };
-    let recorded = record(&parts.method, &parts.uri, &parts.headers, &bytes);
-    lock(&vault.requests).push(recorded);
+    let record = |body: Bytes| record(&parts.method, &parts.uri, &parts.headers, body);
     if parts.uri.path() != JWKS_PATH && !api_key_ok(vault.api_key.as_deref(), &parts.headers) {
+        vault.requests.push(record(Bytes::new()));
         return error(
             StatusCode::UNAUTHORIZED,
             "missing or invalid X-Vault-API-Key",
         );
     }
+    let limit = vault.max_body_bytes;
+    let too_large = || {
+        error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request bodies are limited to {limit} bytes"),
+        )
+    };
+    let announced = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|n| n > limit as u64) {
+        vault.requests.push(record(Bytes::new()));
+        return too_large();
+    }
+    let bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            vault.requests.push(record(Bytes::new()));
+            return too_large();
+        }
+    };
+    vault.requests.push(record(bytes.clone()));
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
 }
@@ -168,8 +186,8 @@ fn record(
     method: &axum::http::Method,
     uri: &axum::http::Uri,
     headers: &HeaderMap,
-    body: &[u8],
-) -> RecordedRequest {
+    body: Bytes,
+) -> Recording {
     let mut recorded: BTreeMap<String, String> = BTreeMap::new();
     for (name, value) in headers {
         let name = name.as_str();
@@ -186,13 +204,7 @@ fn record(
             })
             .or_insert(value);
     }
-    let body = if body.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(body)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
-    };
-    RecordedRequest {
+    Recording {
         method: method.as_str().to_string(),
         path: uri
             .path_and_query()
@@ -591,7 +603,13 @@ mod tests {
         h.append("accept", HeaderValue::from_static("a"));
         h.append("accept", HeaderValue::from_static("b"));
         let uri: axum::http::Uri = "/ledger?limit=5".parse().unwrap();
-        let r = record(&axum::http::Method::GET, &uri, &h, b"{\"x\":1}");
+        let rec = |body: &'static [u8]| {
+            let r = record(&axum::http::Method::GET, &uri, &h, Bytes::from_static(body));
+            let ring = super::super::state::Recordings::new(1, 1024);
+            ring.push(r);
+            ring.snapshot().remove(0)
+        };
+        let r = rec(b"{\"x\":1}");
         assert_eq!(r.path, "/ledger?limit=5");
         assert_eq!(r.header("x-vault-api-key"), Some("***"));
         assert_eq!(r.header("authorization"), Some("***"));
@@ -602,9 +620,7 @@ mod tests {
             !text.contains("sk_live_secret") && !text.contains("abc"),
             "{text}"
         );
-        let r = record(&axum::http::Method::POST, &uri, &h, b"not json");
-        assert_eq!(r.body, json!("not json"));
-        let r = record(&axum::http::Method::POST, &uri, &h, b"");
-        assert_eq!(r.body, Value::Null);
+        assert_eq!(rec(b"not json").body, json!("not json"));
+        assert_eq!(rec(b"").body, Value::Null);
     }
 }

@@ -1,12 +1,14 @@
-//! What the mock Vault remembers: the requests it received, each clearance and where it stands,
-//! the reviews waiting for a decision, and the answers stored under Idempotency-Keys.
+//! What the mock Vault remembers: the requests it received (a bounded ring), each clearance and
+//! where it stands, the reviews waiting for a decision, and the answers stored under
+//! Idempotency-Keys (bounded too).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use super::faults::lock;
 use super::rules::Verdict;
@@ -25,6 +27,93 @@ pub struct RecordedRequest {
     pub headers: BTreeMap<String, String>,
     /// The body as JSON; `null` when empty, a JSON string when it is not JSON.
     pub body: Value,
+}
+
+/// A request as kept in the ring: the body as received, parsed only when asked for.
+#[derive(Debug, Clone)]
+pub(crate) struct Recording {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) headers: BTreeMap<String, String>,
+    pub(crate) body: Bytes,
+}
+
+impl Recording {
+    /// Bytes it holds: body, path, header names and values.
+    fn size(&self) -> usize {
+        let headers: usize = self.headers.iter().map(|(k, v)| k.len() + v.len()).sum();
+        self.body.len() + self.path.len() + self.method.len() + headers
+    }
+
+    fn to_request(&self) -> RecordedRequest {
+        let body = if self.body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&self.body)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&self.body).into_owned()))
+        };
+        RecordedRequest {
+            method: self.method.clone(),
+            path: self.path.clone(),
+            headers: self.headers.clone(),
+            body,
+        }
+    }
+}
+
+/// The last requests received: at most `max` of them, holding at most `max_bytes` together
+/// (bodies, paths, headers; the newest is always kept); the oldest go first.
+#[derive(Debug)]
+pub(crate) struct Recordings {
+    max: usize,
+    max_bytes: usize,
+    ring: Mutex<Ring>,
+}
+
+#[derive(Debug, Default)]
+struct Ring {
+    recordings: VecDeque<Recording>,
+    bytes: usize,
+}
+
+impl Recordings {
+    pub(crate) fn new(max: usize, max_bytes: usize) -> Recordings {
+        Recordings {
+            max,
+            max_bytes,
+            ring: Mutex::default(),
+        }
+    }
+
+    pub(crate) fn push(&self, recording: Recording) {
+        if self.max == 0 {
+            return;
+        }
+        let mut ring = lock(&self.ring);
+        ring.bytes += recording.size();
+        ring.recordings.push_back(recording);
+        while ring.recordings.len() > self.max
+            || (ring.bytes > self.max_bytes && ring.recordings.len() > 1)
+        {
+            let Some(oldest) = ring.recordings.pop_front() else {
+                break;
+            };
+            ring.bytes -= oldest.size();
+        }
+    }
+
+    /// Every request kept, oldest first.
+    pub(crate) fn snapshot(&self) -> Vec<RecordedRequest> {
+        let kept: Vec<Recording> = lock(&self.ring).recordings.iter().cloned().collect();
+        kept.iter().map(Recording::to_request).collect()
+    }
+
+    /// How many requests are kept, and the bytes they hold.
+    #[cfg(test)]
+    fn len_and_bytes(&self) -> (usize, usize) {
+        let ring = lock(&self.ring);
+        (ring.recordings.len(), ring.bytes)
+    }
 }
 
 impl RecordedRequest {
@@ -120,7 +209,8 @@ pub(crate) struct StoredAnswer {
 /// The first request seen under one Idempotency-Key, and its answer once it has one.
 #[derive(Debug)]
 pub(crate) struct IdempotencySlot {
-    body: Value,
+    /// Digest of the body (key order aside): a slot holds no request body.
+    body: [u8; 32],
     pub(crate) answer: tokio::sync::OnceCell<StoredAnswer>,
 }
 
@@ -128,13 +218,29 @@ pub(crate) struct IdempotencySlot {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct KeyReused;
 
-/// Answers by `(path, Idempotency-Key)`.
-#[derive(Debug, Default)]
+type SlotKey = (String, String);
+
+/// Answers by `(path, Idempotency-Key)`: at most `max` keys, the oldest forgotten first.
+#[derive(Debug)]
 pub(crate) struct Idempotency {
-    slots: Mutex<HashMap<(String, String), Arc<IdempotencySlot>>>,
+    max: usize,
+    slots: Mutex<Slots>,
+}
+
+#[derive(Debug, Default)]
+struct Slots {
+    by_key: HashMap<SlotKey, Arc<IdempotencySlot>>,
+    arrival: VecDeque<SlotKey>,
 }
 
 impl Idempotency {
+    pub(crate) fn new(max: usize) -> Idempotency {
+        Idempotency {
+            max,
+            slots: Mutex::default(),
+        }
+    }
+
     /// The slot of `key` on `path`: a new one for a new key, the existing one when the body is
     /// the same JSON, [`KeyReused`] when the key came with another body.
     pub(crate) fn slot(
@@ -143,21 +249,75 @@ impl Idempotency {
         key: &str,
         body: &Value,
     ) -> Result<Arc<IdempotencySlot>, KeyReused> {
+        let digest = body_digest(body);
+        let id = (path.to_string(), key.to_string());
         let mut slots = lock(&self.slots);
-        let slot = slots
-            .entry((path.to_string(), key.to_string()))
-            .or_insert_with(|| {
-                Arc::new(IdempotencySlot {
-                    body: body.clone(),
-                    answer: tokio::sync::OnceCell::new(),
-                })
-            });
-        if &slot.body == body {
-            Ok(slot.clone())
-        } else {
-            Err(KeyReused)
+        if let Some(slot) = slots.by_key.get(&id) {
+            return if slot.body == digest {
+                Ok(slot.clone())
+            } else {
+                Err(KeyReused)
+            };
+        }
+        let slot = Arc::new(IdempotencySlot {
+            body: digest,
+            answer: tokio::sync::OnceCell::new(),
+        });
+        slots.by_key.insert(id.clone(), slot.clone());
+        slots.arrival.push_back(id);
+        while slots.by_key.len() > self.max {
+            let Some(oldest) = slots.arrival.pop_front() else {
+                break;
+            };
+            slots.by_key.remove(&oldest);
+        }
+        Ok(slot)
+    }
+
+    /// How many keys are remembered.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        lock(&self.slots).by_key.len()
+    }
+}
+
+/// SHA-256 of a JSON value with object keys sorted, so the same JSON in another key order
+/// has the same digest; every item is tagged and length-prefixed, so no two values collide
+/// by construction.
+fn body_digest(value: &Value) -> [u8; 32] {
+    fn feed(h: &mut Sha256, value: &Value) {
+        let text = |h: &mut Sha256, tag: u8, s: &str| {
+            h.update([tag]);
+            h.update((s.len() as u64).to_be_bytes());
+            h.update(s.as_bytes());
+        };
+        match value {
+            Value::Null => h.update(b"n"),
+            Value::Bool(b) => h.update(if *b { b"t" } else { b"f" }),
+            Value::Number(n) => text(h, b'#', &n.to_string()),
+            Value::String(s) => text(h, b's', s),
+            Value::Array(items) => {
+                h.update(b"[");
+                h.update((items.len() as u64).to_be_bytes());
+                for item in items {
+                    feed(h, item);
+                }
+            }
+            Value::Object(map) => {
+                h.update(b"{");
+                h.update((map.len() as u64).to_be_bytes());
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                for (k, v) in entries {
+                    text(h, b'k', k);
+                    feed(h, v);
+                }
+            }
         }
     }
+    let mut h = Sha256::new();
+    feed(&mut h, value);
+    h.finalize().into()
 }
 
 #[cfg(test)]
@@ -167,7 +327,7 @@ mod tests {
 
     #[test]
     fn same_key_same_body_shares_a_slot_other_body_is_refused() {
-        let idem = Idempotency::default();
+        let idem = Idempotency::new(100);
         let a = idem.slot("/p", "k", &json!({"x": 1, "y": [1, 2]})).unwrap();
         let b = idem.slot("/p", "k", &json!({"y": [1, 2], "x": 1})).unwrap();
         assert!(Arc::ptr_eq(&a, &b));
@@ -178,6 +338,83 @@ mod tests {
         // the same key on another endpoint is another slot
         let c = idem.slot("/q", "k", &json!({"x": 2})).unwrap();
         assert!(!Arc::ptr_eq(&a, &c));
+    }
+
+    #[test]
+    fn idempotency_keys_are_bounded_oldest_forgotten_first() {
+        let idem = Idempotency::new(3);
+        for i in 0..10 {
+            idem.slot("/p", &format!("k{i}"), &json!({"i": i})).unwrap();
+        }
+        assert_eq!(idem.len(), 3);
+        // k9 is remembered (another body is refused), k0 was forgotten (a new slot).
+        assert_eq!(
+            idem.slot("/p", "k9", &json!({"i": 0})).unwrap_err(),
+            KeyReused
+        );
+        idem.slot("/p", "k0", &json!({"i": 99})).unwrap();
+        assert_eq!(idem.len(), 3);
+    }
+
+    #[test]
+    fn body_digests_ignore_key_order_and_nothing_else() {
+        let a = body_digest(&json!({"x": 1, "y": [1, "2", null, true], "z": {"b": 1, "a": 2}}));
+        let b = body_digest(&json!({"z": {"a": 2, "b": 1}, "y": [1, "2", null, true], "x": 1}));
+        assert_eq!(a, b);
+        for other in [
+            json!({"x": 1, "y": [1, 2, null, true], "z": {"b": 1, "a": 2}}),
+            json!({"x": 1.0, "y": [1, "2", null, true], "z": {"b": 1, "a": 2}}),
+            json!({"x": 1, "y": [1, "2", null], "z": {"b": 1, "a": 2}}),
+            json!({"x": 1, "y": [1, "2", null, true], "z": {"b": 1, "a": 2, "c": null}}),
+            json!(["x", 1]),
+            json!({"x1": "", "y": [1, "2", null, true], "z": {"b": 1, "a": 2}}),
+        ] {
+            assert_ne!(body_digest(&other), a, "{other}");
+        }
+    }
+
+    /// A recording of 400 bytes with `body` (`POST`, `/p`, one header).
+    fn recording(body: &str) -> Recording {
+        let pad = 400usize.saturating_sub(body.len() + "POST/px-pad".len());
+        Recording {
+            method: "POST".into(),
+            path: "/p".into(),
+            headers: BTreeMap::from([("x-pad".to_owned(), " ".repeat(pad))]),
+            body: Bytes::from(body.to_owned()),
+        }
+    }
+
+    #[test]
+    fn recordings_are_a_ring_bounded_by_count_and_by_bytes() {
+        let r = Recordings::new(5, 1_000);
+        for i in 0..12 {
+            r.push(recording(&format!("{{\"i\": {i}}}")));
+        }
+        assert_eq!(
+            r.len_and_bytes().0,
+            2,
+            "three 400-byte recordings exceed 1,000 bytes"
+        );
+        let r = Recordings::new(5, 100_000);
+        for i in 0..12 {
+            r.push(recording(&format!("{{\"i\": {i}}}")));
+        }
+        assert_eq!(r.len_and_bytes(), (5, 2_000));
+        let kept: Vec<Value> = r.snapshot().into_iter().map(|q| q.body).collect();
+        assert_eq!(kept, (7..12).map(|i| json!({"i": i})).collect::<Vec<_>>());
+        // Headers count as much as bodies: a request refused without its body still holds
+        // its headers.
+        let r = Recordings::new(5, 1_000);
+        for _ in 0..4 {
+            r.push(recording(""));
+        }
+        assert_eq!(r.len_and_bytes(), (2, 800));
+        // One request over the budget is still kept, alone: the newest is always there.
+        r.push(recording(&"x".repeat(5_000)));
+        assert_eq!(r.len_and_bytes().0, 1);
+        let none = Recordings::new(0, 1_000);
+        none.push(recording("{}"));
+        assert!(none.snapshot().is_empty());
     }
 
     #[test]
