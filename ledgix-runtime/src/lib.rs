@@ -24,6 +24,7 @@ mod macro_support;
 #[cfg(feature = "mock")]
 pub mod mock;
 pub mod protocol;
+mod reviews;
 pub mod sleep;
 pub mod token;
 
@@ -36,6 +37,7 @@ pub use protocol::{
     ClearanceRequest, ClearanceResponse, ClearanceStatus, ConfidenceBucket, DecisionStatus,
     PolicyRegistration, PolicyRegistrationResponse,
 };
+pub use reviews::PendingReview;
 pub use sleep::{Sleeper, TokioSleeper};
 pub use token::{
     Audience, MemoryReplayStore, ReplayCache, ReplayStore, TokenClaims, TokenSigner, TokenVerifier,

@@ -20,7 +20,7 @@ use crate::protocol::{
 /// Confidence the mock reports for rule decisions (0.3 protocol) and its bucket (0.4).
 const RULE_CONFIDENCE: (f64, ConfidenceBucket) = (0.95, ConfidenceBucket::ExtraHigh);
 /// Confidence reported while and after a human review.
-const REVIEW_CONFIDENCE: (f64, ConfidenceBucket) = (0.5, ConfidenceBucket::Medium);
+pub(crate) const REVIEW_CONFIDENCE: (f64, ConfidenceBucket) = (0.5, ConfidenceBucket::Medium);
 /// The minimum for automatic approval the mock reports.
 const MINIMUM_CONFIDENCE: (f64, ConfidenceBucket) = (0.8, ConfidenceBucket::High);
 
@@ -37,6 +37,8 @@ pub(crate) struct Vault {
     pub(crate) ledger: Ledger,
     /// The JWKS document (token key and ledger key), served as is.
     pub(crate) jwks: String,
+    /// True when it listens on a loopback address (the review page then needs no API key).
+    pub(crate) on_loopback: bool,
 }
 
 /// Why a reviewer's decision was refused.

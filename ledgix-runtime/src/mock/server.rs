@@ -20,6 +20,7 @@ use super::conn::ConnKill;
 use super::engine::{self, ReviewError, Vault};
 use super::faults::{FaultKind, FaultTarget, lock};
 use super::ledger::ProofError;
+use super::review_page;
 use super::state::{KeyReused, RecordedRequest, StoredAnswer};
 use crate::ledger::LedgerError;
 use crate::protocol::{ClearanceRequest, PolicyRegistration, ReviewDecision};
@@ -49,6 +50,7 @@ pub(crate) fn router(vault: Arc<Vault>) -> Router {
         .route("/ledger/proof/consistency", get(consistency_proof))
         .route("/ledger/proof/bundle", get(proof_bundle))
         .route("/register-policy", post(register_policy))
+        .merge(review_page::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             vault.clone(),
@@ -60,7 +62,7 @@ pub(crate) fn router(vault: Arc<Vault>) -> Router {
 // ------------------------------------------------------------------ plumbing
 
 /// A JSON answer.
-fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
+pub(super) fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
     match serde_json::to_vec(body) {
         Ok(bytes) => (
             status,
@@ -73,7 +75,7 @@ fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
 }
 
 /// `{"detail": …}`, the Vault's error shape.
-fn error(status: StatusCode, detail: impl Into<String>) -> Response {
+pub(super) fn error(status: StatusCode, detail: impl Into<String>) -> Response {
     json_response(status, &json!({ "detail": detail.into() }))
 }
 
@@ -154,7 +156,10 @@ async fn record_and_authenticate(State(vault): Shared, request: Request, next: N
     };
     let recorded = record(&parts.method, &parts.uri, &parts.headers, &bytes);
     lock(&vault.requests).push(recorded);
-    if parts.uri.path() != JWKS_PATH && !api_key_ok(vault.api_key.as_deref(), &parts.headers) {
+    if parts.uri.path() != JWKS_PATH
+        && !review_page::open_without_key(&vault, &parts)
+        && !api_key_ok(vault.api_key.as_deref(), &parts.headers)
+    {
         return error(
             StatusCode::UNAUTHORIZED,
             "missing or invalid X-Vault-API-Key",
