@@ -170,8 +170,7 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
 }
 
 async fn page(State(vault): Shared, headers: HeaderMap, uri: Uri) -> Response {
-    refusal(&vault, &headers, &uri)
-        .unwrap_or_else(|| asset("text/html; charset=utf-8", PAGE_HTML))
+    refusal(&vault, &headers, &uri).unwrap_or_else(|| asset("text/html; charset=utf-8", PAGE_HTML))
 }
 
 async fn script(State(vault): Shared, headers: HeaderMap, uri: Uri) -> Response {
@@ -435,7 +434,10 @@ mod tests {
     #[test]
     fn page_routes() {
         assert_eq!(page_route(&Method::GET, "/"), Some(PageRoute::Shell));
-        assert_eq!(page_route(&Method::GET, SCRIPT_PATH), Some(PageRoute::Shell));
+        assert_eq!(
+            page_route(&Method::GET, SCRIPT_PATH),
+            Some(PageRoute::Shell)
+        );
         assert_eq!(page_route(&Method::GET, "/reviews"), Some(PageRoute::Data));
         assert_eq!(page_route(&Method::GET, LEDGER_PATH), Some(PageRoute::Data));
         assert_eq!(page_route(&Method::POST, "/reviews"), None);
@@ -450,7 +452,13 @@ mod tests {
         }
         assert!(PAGE_HTML.contains(SCRIPT_PATH) && PAGE_HTML.contains(STYLE_PATH));
         assert!(!PAGE_HTML.contains("<script>"), "no inline script");
-        for sink in ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("] {
+        for sink in [
+            "innerHTML",
+            "outerHTML",
+            "insertAdjacentHTML",
+            "document.write",
+            "eval(",
+        ] {
             assert!(!PAGE_JS.contains(sink), "the page script uses {sink}");
         }
     }

@@ -111,7 +111,11 @@ impl Clearances {
 
     pub(crate) fn pending(&self) -> Vec<String> {
         let pending = lock(&self.pending);
-        pending.by_arrival.values().map(|(id, _)| id.clone()).collect()
+        pending
+            .by_arrival
+            .values()
+            .map(|(id, _)| id.clone())
+            .collect()
     }
 
     /// The waiting request ids, oldest first, with when each started waiting.
