@@ -88,35 +88,64 @@ fn page_route(method: &Method, path: &str) -> Option<PageRoute> {
     }
 }
 
-/// True when the API-key check does not apply to this request: the page's files (they hold
-/// no data; the handlers refuse them where the page must not be offered), and its data on a
-/// loopback mock asked for under a loopback host name.
+/// Who may use a page route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Anyone who reaches it: no API key asked.
+    Open,
+    /// Only with the API key (the mock's usual check).
+    WithKey,
+    /// Nobody: the page is not offered here (the reason is the answer's detail).
+    Refused(&'static str),
+}
+
+const REBINDING: &str = "the review page of a mock Vault on loopback answers only to a loopback \
+                         host name (localhost, 127.0.0.1, [::1])";
+const NO_KEY_ON_NETWORK: &str = "this mock Vault listens on a non-loopback address without an \
+                                 API key, so it does not serve its review queue: restart it with \
+                                 --api-key KEY (or listen on 127.0.0.1)";
+
+/// The access rule of the page. On loopback everything is open, but only under a loopback
+/// host name (a DNS-rebinding guard). Elsewhere the data needs the API key and the files (no
+/// data in them) are open so a browser can load the page that asks for the key; without a
+/// configured key nothing is offered.
+fn access(route: PageRoute, on_loopback: bool, has_key: bool, loopback_host: bool) -> Access {
+    match (on_loopback, has_key, route) {
+        (true, _, _) if !loopback_host => Access::Refused(REBINDING),
+        (true, _, _) => Access::Open,
+        (false, false, _) => Access::Refused(NO_KEY_ON_NETWORK),
+        (false, true, PageRoute::Shell) => Access::Open,
+        (false, true, PageRoute::Data) => Access::WithKey,
+    }
+}
+
+fn access_of(vault: &Vault, route: PageRoute, headers: &HeaderMap, uri: &Uri) -> Access {
+    access(
+        route,
+        vault.on_loopback,
+        vault.api_key.is_some(),
+        host_is_loopback(headers, uri),
+    )
+}
+
+/// True when the API-key check does not apply to this request: a page route that is open
+/// here (a refused one is let through to its handler, which answers 403).
 pub(super) fn open_without_key(vault: &Vault, parts: &Parts) -> bool {
     match page_route(&parts.method, parts.uri.path()) {
-        Some(PageRoute::Shell) => true,
-        Some(PageRoute::Data) => vault.on_loopback && host_is_loopback(&parts.headers, &parts.uri),
+        Some(route) => !matches!(
+            access_of(vault, route, &parts.headers, &parts.uri),
+            Access::WithKey
+        ),
         None => false,
     }
 }
 
-/// Refuses the page where it must not be offered: a loopback mock asked under another host
-/// name (DNS rebinding), or a mock on the network without an API key.
-fn refusal(vault: &Vault, headers: &HeaderMap, uri: &Uri) -> Option<Response> {
-    if vault.on_loopback && !host_is_loopback(headers, uri) {
-        return Some(error(
-            StatusCode::FORBIDDEN,
-            "the review page of a mock Vault on loopback answers only to a loopback host name \
-             (localhost, 127.0.0.1, [::1])",
-        ));
+/// The 403 answer of a route the page does not offer here.
+fn refusal(vault: &Vault, route: PageRoute, headers: &HeaderMap, uri: &Uri) -> Option<Response> {
+    match access_of(vault, route, headers, uri) {
+        Access::Refused(why) => Some(error(StatusCode::FORBIDDEN, why)),
+        Access::Open | Access::WithKey => None,
     }
-    if !vault.on_loopback && vault.api_key.is_none() {
-        return Some(error(
-            StatusCode::FORBIDDEN,
-            "this mock Vault listens on a non-loopback address without an API key, so it does \
-             not serve its review queue: restart it with --api-key KEY (or listen on 127.0.0.1)",
-        ));
-    }
-    None
 }
 
 /// True when the request names a loopback host: `localhost`, `127.x.x.x` or `[::1]`, with
@@ -170,16 +199,18 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
 }
 
 async fn page(State(vault): Shared, headers: HeaderMap, uri: Uri) -> Response {
-    refusal(&vault, &headers, &uri).unwrap_or_else(|| asset("text/html; charset=utf-8", PAGE_HTML))
+    refusal(&vault, PageRoute::Shell, &headers, &uri)
+        .unwrap_or_else(|| asset("text/html; charset=utf-8", PAGE_HTML))
 }
 
 async fn script(State(vault): Shared, headers: HeaderMap, uri: Uri) -> Response {
-    refusal(&vault, &headers, &uri)
+    refusal(&vault, PageRoute::Shell, &headers, &uri)
         .unwrap_or_else(|| asset("text/javascript; charset=utf-8", PAGE_JS))
 }
 
 async fn style(State(vault): Shared, headers: HeaderMap, uri: Uri) -> Response {
-    refusal(&vault, &headers, &uri).unwrap_or_else(|| asset("text/css; charset=utf-8", PAGE_CSS))
+    refusal(&vault, PageRoute::Shell, &headers, &uri)
+        .unwrap_or_else(|| asset("text/css; charset=utf-8", PAGE_CSS))
 }
 
 /// A positive integer query parameter, `default` when absent, at most `max`.
@@ -202,7 +233,7 @@ fn limit_param(
 
 /// `GET /reviews`: `{"reviews": [PendingReview, ...], "total": N}`, oldest first.
 async fn reviews(State(vault): Shared, headers: HeaderMap, uri: Uri, Query(q): Params) -> Response {
-    if let Some(refused) = refusal(&vault, &headers, &uri) {
+    if let Some(refused) = refusal(&vault, PageRoute::Data, &headers, &uri) {
         return refused;
     }
     let limit = match limit_param(&q, DEFAULT_REVIEW_LIMIT, usize::MAX) {
@@ -290,7 +321,7 @@ struct CheckpointView {
 /// proof bundle checked with `verify_proof_bundle` against this mock's own keys, and the
 /// newest checkpoints.
 async fn ledger(State(vault): Shared, headers: HeaderMap, uri: Uri, Query(q): Params) -> Response {
-    if let Some(refused) = refusal(&vault, &headers, &uri) {
+    if let Some(refused) = refusal(&vault, PageRoute::Data, &headers, &uri) {
         return refused;
     }
     let limit = match limit_param(&q, DEFAULT_EVENT_LIMIT, MAX_EVENT_LIMIT) {
@@ -429,6 +460,30 @@ mod tests {
         }
         assert!(!loopback(None, "/"));
         assert!(loopback(None, "http://127.0.0.1:9/"));
+    }
+
+    #[test]
+    fn access_rule() {
+        use Access::*;
+        use PageRoute::*;
+        for route in [Shell, Data] {
+            for has_key in [false, true] {
+                // Loopback: open under a loopback host name, refused under any other.
+                assert_eq!(access(route, true, has_key, true), Open);
+                assert_eq!(access(route, true, has_key, false), Refused(REBINDING));
+                // The network without a key: never offered.
+                for host in [false, true] {
+                    assert_eq!(
+                        access(route, false, false, host),
+                        Refused(NO_KEY_ON_NETWORK)
+                    );
+                }
+            }
+            // The network with a key: the files are open, the data needs the key.
+            let expected = if route == Shell { Open } else { WithKey };
+            assert_eq!(access(route, false, true, false), expected);
+            assert_eq!(access(route, false, true, true), expected);
+        }
     }
 
     #[test]
