@@ -167,18 +167,10 @@ pub(crate) fn bundle(args: &BundleArgs, out: &Out) -> Result<(), Failure> {
         )
     })?;
     let warnings = bundle_warnings(&verified);
-    if out.json {
-        out.print_json(&bundle_json(&verified, &warnings, &args.keys));
-    } else {
+    let report = bundle_json(&verified, &warnings, &args.keys);
+    finish(out, report, &warnings, args.strict, || {
         print_bundle(out, &args.file, &args.keys, &verified, &warnings);
-    }
-    if args.strict && !warnings.is_empty() {
-        return Err(Failure::refused(
-            Some("completeness (--strict)".into()),
-            warnings.join("; "),
-        ));
-    }
-    Ok(())
+    })
 }
 
 /// What a verified bundle could not establish.
@@ -539,18 +531,39 @@ pub(crate) async fn ledger(args: &LedgerArgs, out: &Out) -> Result<(), Failure> 
     };
     let verified = verify_with_progress(&data, out).map_err(|e| refused(e, &data))?;
     let warnings = ledger_warnings(&data, &verified);
-    if out.json {
-        out.print_json(&ledger_json(&data, &verified, &warnings));
-    } else {
+    let report = ledger_json(&data, &verified, &warnings);
+    finish(out, report, &warnings, args.strict, || {
         print_ledger(out, &data, &verified, &warnings);
-    }
-    if args.strict && !warnings.is_empty() {
-        return Err(Failure::refused(
+    })
+}
+
+/// Prints a verification that passed (`text` for people, `report` with `--json`); with
+/// `--strict`, what could not be checked turns it into a refusal (the report then goes into
+/// the refusal's JSON, so stdout holds one document).
+fn finish(
+    out: &Out,
+    report: Value,
+    warnings: &[String],
+    strict: bool,
+    text: impl FnOnce(),
+) -> Result<(), Failure> {
+    let refused = (strict && !warnings.is_empty()).then(|| {
+        Failure::refused(
             Some("completeness (--strict)".into()),
-            warnings.join("; "),
-        ));
+            format!("not everything could be checked: {}", warnings.join("; ")),
+        )
+    });
+    match (out.json, refused) {
+        (true, Some(failure)) => Err(failure.with_detail("report", report)),
+        (true, None) => {
+            out.print_json(&report);
+            Ok(())
+        }
+        (false, refused) => {
+            text();
+            refused.map_or(Ok(()), Err)
+        }
     }
-    Ok(())
 }
 
 /// [`ledger::verify_ledger`] over everything. On a terminal, with many entries, the entries
@@ -599,6 +612,27 @@ fn ledger_warnings(data: &LedgerData, v: &LedgerVerification) -> Vec<String> {
             fields.join(", ")
         ));
     }
+    let gaps = seq_gaps(&data.entries);
+    if !gaps.is_empty() {
+        let missing: u64 = gaps.iter().map(|(a, b)| b - a + 1).sum();
+        let ranges: Vec<String> = gaps
+            .iter()
+            .take(5)
+            .map(|(a, b)| {
+                if a == b {
+                    a.to_string()
+                } else {
+                    format!("{a}-{b}")
+                }
+            })
+            .collect();
+        warnings.push(format!(
+            "{missing} entries missing between the first and the last given (seq {}{}): they \
+             were not checked, nor the roots that need their leaves",
+            ranges.join(", "),
+            if gaps.len() > 5 { ", ..." } else { "" }
+        ));
+    }
     if data.checkpoints.is_empty() {
         warnings.push("no checkpoint: nothing is sealed yet, so no root was checked".into());
     } else {
@@ -618,6 +652,17 @@ fn ledger_warnings(data: &LedgerData, v: &LedgerVerification) -> Vec<String> {
         }
     }
     warnings
+}
+
+/// The `seq` ranges missing between the first and the last entry given (entries sorted).
+fn seq_gaps(entries: &[LedgerEntry]) -> Vec<(u64, u64)> {
+    entries
+        .windows(2)
+        .filter_map(|pair| {
+            let (a, b) = (pair[0].seq, pair[1].seq);
+            (b > a.saturating_add(1)).then(|| (a + 1, b - 1))
+        })
+        .collect()
 }
 
 fn list(seqs: &[u64]) -> String {
