@@ -577,11 +577,11 @@ fn verify_with_progress(data: &LedgerData, out: &Out) -> Result<LedgerVerificati
     }
     let bar = ProgressBar::new(total as u64);
     if let Ok(style) = ProgressStyle::with_template(
-        "{msg:>12} [{bar:40}] {pos}/{len} entries ({per_sec}, {eta} left)",
+        "{msg} [{bar:40}] {pos}/{len} entries, {eta} left",
     ) {
         bar.set_style(style.progress_chars("=> "));
     }
-    bar.set_message("verifying");
+    bar.set_message("verifying entries");
     for chunk in data.entries.chunks(PROGRESS_CHUNK) {
         if let Err(e) = ledger::verify_ledger(chunk, &[], &data.keys) {
             bar.finish_and_clear();
@@ -589,7 +589,7 @@ fn verify_with_progress(data: &LedgerData, out: &Out) -> Result<LedgerVerificati
         }
         bar.inc(chunk.len() as u64);
     }
-    bar.set_message("sealing");
+    bar.set_message("checking checkpoints, chain and roots");
     let result = ledger::verify_ledger(&data.entries, &data.checkpoints, &data.keys);
     bar.finish_and_clear();
     result
