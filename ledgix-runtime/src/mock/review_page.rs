@@ -363,8 +363,8 @@ async fn ledger(State(vault): Shared, headers: HeaderMap, uri: Uri, Query(q): Pa
         "verified_with".into(),
         Value::String(format!(
             "this mock Vault's own keys ({}), by the mock itself: a development aid. An auditor \
-             verifies with keys obtained independently: `ledgix verify bundle` / `ledgix verify \
-             ledger`",
+             verifies with keys obtained independently (ledgix verify bundle, ledgix verify \
+             ledger).",
             kids.join(", ")
         )),
     );
