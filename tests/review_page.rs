@@ -417,3 +417,71 @@ async fn a_reviewer_works_the_queue_in_a_real_browser() {
     assert!(vault.pending_reviews().is_empty());
     browser.quit().await;
 }
+
+static KEYED_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[ledgix::guarded]
+async fn wire_payout(amount: u64) -> Result<String, Error> {
+    let _ = amount;
+    KEYED_RUNS.fetch_add(1, Ordering::SeqCst);
+    Ok("paid".to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_an_api_key_the_page_asks_for_it_before_a_decision() {
+    let (chromium, driver) = match browser::availability() {
+        browser::Availability::Found { chromium, driver } => (chromium, driver),
+        browser::Availability::Skip(why) => {
+            eprintln!(
+                "\n*** SKIPPED with_an_api_key_the_page_asks_for_it_before_a_decision: {why} \
+                 (LEDGIX_SKIP_BROWSER_TESTS=1) ***\n"
+            );
+            return;
+        }
+    };
+    let vault = MockVault::builder()
+        .rule(Rule::tool("wire_payout").review())
+        .api_key("sk_page_key")
+        .start()
+        .await;
+    let held = tokio::spawn(ledgix::with_client(vault.client(), wire_payout(900)));
+    let id = vault.next_pending_review().await;
+
+    let browser = browser::Browser::start(&chromium, &driver).await;
+    browser.goto(&format!("{}/", vault.url())).await;
+    let card = format!("article[data-request-id=\"{id}\"]");
+    let approve = browser
+        .wait_for(&format!("{card} button[data-action=\"approve\"]"))
+        .await;
+    // Listed without the key (loopback); the decision needs it: refused, the call still held.
+    browser.click(&approve).await;
+    let message = browser.wait_for(&format!("{card} .card-message.bad")).await;
+    assert!(
+        browser.text(&message).await.contains("needs its API key"),
+        "{}",
+        browser.text(&message).await
+    );
+    browser.wait_for("#key-panel:not([hidden])").await;
+    assert_eq!(KEYED_RUNS.load(Ordering::SeqCst), 0);
+    assert_eq!(vault.pending_reviews(), vec![id.clone()]);
+
+    // With the key entered (kept in the tab's sessionStorage), the approval goes through.
+    let field = browser.wait_for("#api-key").await;
+    browser.type_into(&field, "sk_page_key").await;
+    let use_key = browser.wait_for("#key-form button[type=\"submit\"]").await;
+    browser.click(&use_key).await;
+    browser.wait_for("#key-panel[hidden]").await;
+    let stored = browser
+        .execute("return sessionStorage.getItem('ledgix-mock-vault-api-key');")
+        .await;
+    assert_eq!(stored, json!("sk_page_key"));
+    let approve = browser
+        .wait_for(&format!(
+            "{card} button[data-action=\"approve\"]:not([disabled])"
+        ))
+        .await;
+    browser.click(&approve).await;
+    assert_eq!(finished(held).await.unwrap(), "paid");
+    assert_eq!(KEYED_RUNS.load(Ordering::SeqCst), 1);
+    browser.quit().await;
+}

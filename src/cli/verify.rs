@@ -576,9 +576,9 @@ fn verify_with_progress(data: &LedgerData, out: &Out) -> Result<LedgerVerificati
         return ledger::verify_ledger(&data.entries, &data.checkpoints, &data.keys);
     }
     let bar = ProgressBar::new(total as u64);
-    if let Ok(style) = ProgressStyle::with_template(
-        "{msg} [{bar:40}] {pos}/{len} entries, {eta} left",
-    ) {
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} entries, {eta} left")
+    {
         bar.set_style(style.progress_chars("=> "));
     }
     bar.set_message("verifying entries");
