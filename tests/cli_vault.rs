@@ -155,7 +155,7 @@ async fn reviewers_work_the_queue_from_the_command_line() {
 
     // Deny: the call is refused with the reviewer's reason, its body never runs.
     let second = held_call(&vault, "wire_refund", "second", &runs);
-    let second_id = newly_held(&vault, &[first_id.clone()]).await;
+    let second_id = newly_held(&vault, std::slice::from_ref(&first_id)).await;
     let denied = ledgix(
         &[
             "reviews",

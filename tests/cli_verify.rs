@@ -214,6 +214,9 @@ fn unusable_input_exits_2_and_says_what_to_do() {
     }
 }
 
+/// A change to the exported `{"entries"}` and `{"checkpoints"}` documents.
+type Edit = fn(&mut Value, &mut Value);
+
 /// Writes the fixture ledger in the contract layout: ledger.json, checkpoints.json, jwks.json.
 fn export(set: &str, name: &str, edit: impl FnOnce(&mut Value, &mut Value)) -> PathBuf {
     let source = fixtures().join(set);
@@ -266,7 +269,7 @@ fn whole_ledgers_verify_in_both_folder_layouts() {
 
 #[test]
 fn a_tampered_ledger_is_refused_with_its_first_problem() {
-    let cases: [(&str, fn(&mut Value, &mut Value), &str); 4] = [
+    let cases: [(&str, Edit, &str); 4] = [
         (
             "entry-reason",
             |e, _| e["entries"][5]["reason"] = json!("approved, honestly"),

@@ -213,20 +213,18 @@ async fn style(State(vault): Shared, headers: HeaderMap, uri: Uri) -> Response {
         .unwrap_or_else(|| asset("text/css; charset=utf-8", PAGE_CSS))
 }
 
-/// A positive integer query parameter, `default` when absent, at most `max`.
+/// A positive integer query parameter, `default` when absent, at most `max`; else the 422
+/// answer's detail.
 fn limit_param(
     query: &HashMap<String, String>,
     default: usize,
     max: usize,
-) -> Result<usize, Response> {
+) -> Result<usize, String> {
     match query.get("limit") {
         None => Ok(default),
         Some(raw) => match raw.trim().parse::<usize>() {
             Ok(n) if n > 0 => Ok(n.min(max)),
-            _ => Err(error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("`limit` must be a positive integer, got `{raw}`"),
-            )),
+            _ => Err(format!("`limit` must be a positive integer, got `{raw}`")),
         },
     }
 }
@@ -238,7 +236,7 @@ async fn reviews(State(vault): Shared, headers: HeaderMap, uri: Uri, Query(q): P
     }
     let limit = match limit_param(&q, DEFAULT_REVIEW_LIMIT, usize::MAX) {
         Ok(limit) => limit,
-        Err(response) => return response,
+        Err(detail) => return error(StatusCode::UNPROCESSABLE_ENTITY, detail),
     };
     let (reviews, total) = pending_reviews(&vault, limit).await;
     #[derive(Serialize)]
@@ -326,7 +324,7 @@ async fn ledger(State(vault): Shared, headers: HeaderMap, uri: Uri, Query(q): Pa
     }
     let limit = match limit_param(&q, DEFAULT_EVENT_LIMIT, MAX_EVENT_LIMIT) {
         Ok(limit) => limit,
-        Err(response) => return response,
+        Err(detail) => return error(StatusCode::UNPROCESSABLE_ENTITY, detail),
     };
     let keys = match TrustedKeys::from_jwks_json(&vault.jwks) {
         Ok(keys) => keys,
