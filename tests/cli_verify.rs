@@ -567,7 +567,7 @@ fn expired_forged_and_malformed_tokens_are_refused() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
-    assert!(text(&output.stderr).contains("--args must be a JSON object, got an array"));
+    assert!(text(&output.stderr).contains("--args must be a JSON object, got `[1, 2]`"));
     let output = ledgix()
         .args(["token", "verify", "-", "--jwks"])
         .arg(&jwks)

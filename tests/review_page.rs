@@ -18,6 +18,13 @@ fn http() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
+/// `GET url` answered 200 with JSON: the JSON.
+async fn get_json(url: &str) -> Value {
+    let answer = http().get(url).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::OK, "{url}");
+    answer.json().await.unwrap()
+}
+
 static WIRE_RUNS: AtomicUsize = AtomicUsize::new(0);
 
 /// The guarded tool the reviewer decides on; its body counts its runs.
@@ -52,14 +59,7 @@ fn review_rules() -> ledgix::mock::MockVaultBuilder {
 async fn reviews_lists_each_held_call_with_what_a_reviewer_needs() {
     let vault = review_rules().start().await;
     let url = vault.url();
-    let empty: Value = http()
-        .get(format!("{url}/reviews"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let empty: Value = get_json(&format!("{url}/reviews")).await;
     assert_eq!(empty, json!({"reviews": [], "total": 0}));
 
     let held = tokio::spawn(ledgix::with_client(
@@ -67,9 +67,7 @@ async fn reviews_lists_each_held_call_with_what_a_reviewer_needs() {
         wire_transfer(5000, "acct_42".into(), "<b>Q3</b> invoice".into()),
     ));
     let id = vault.next_pending_review().await;
-    let answer = http().get(format!("{url}/reviews")).send().await.unwrap();
-    assert_eq!(answer.status(), StatusCode::OK);
-    let body: Value = answer.json().await.unwrap();
+    let body = get_json(&format!("{url}/reviews")).await;
     assert_eq!(body["total"], 1);
     let review = &body["reviews"][0];
     assert_eq!(review["request_id"], id.as_str());
@@ -99,14 +97,7 @@ async fn reviews_lists_each_held_call_with_what_a_reviewer_needs() {
         matches!(&err, Error::Denied(d) if d.reason == "not today"),
         "{err}"
     );
-    let after: Value = http()
-        .get(format!("{url}/reviews"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let after: Value = get_json(&format!("{url}/reviews")).await;
     assert_eq!(after["total"], 0, "a decided call leaves the queue");
 
     let bad = http()
@@ -231,24 +222,14 @@ async fn the_ledger_view_checks_each_sealed_events_proof() {
         .scope(ledgix::ToolCall::new("lookup").run(async { Ok::<_, Error>(()) }))
         .await
         .unwrap();
-    let view = |client: reqwest::Client, url: String| async move {
-        client
-            .get(format!("{url}/review-page/ledger"))
-            .send()
-            .await
-            .unwrap()
-            .json::<Value>()
-            .await
-            .unwrap()
-    };
-    let before = view(http(), vault.url()).await;
+    let before = get_json(&format!("{}/review-page/ledger", vault.url())).await;
     assert_eq!(before["total_events"], 2);
     assert_eq!(before["total_checkpoints"], 0);
     for event in before["events"].as_array().unwrap() {
         assert_eq!(event["proof"], "not_sealed", "{event}");
     }
     vault.seal().await;
-    let after = view(http(), vault.url()).await;
+    let after = get_json(&format!("{}/review-page/ledger", vault.url())).await;
     let events = after["events"].as_array().unwrap();
     assert_eq!(events.len(), 2);
     assert_eq!(events[0]["seq"], 2, "newest first");

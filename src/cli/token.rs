@@ -12,7 +12,7 @@ use clap::{ArgGroup, Args};
 use ledgix::{TokenClaims, TokenVerifier};
 use serde_json::{Map, Value, json};
 
-use super::output::{Failure, Mark, Out, Paint, clean};
+use super::output::{Failure, Mark, Out, Paint, clean, truncate};
 use super::read_file;
 use super::vault;
 
@@ -80,22 +80,14 @@ fn parse_args(text: &str) -> Result<Map<String, Value>, Failure> {
     let hint = "pass the tool's arguments as one JSON object, e.g. --args '{\"amount\": 45}'";
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(other) => Err(Failure::bad_input(
-            format!("--args must be a JSON object, got {}", kind(&other)),
+        Ok(_) => Err(Failure::bad_input(
+            format!(
+                "--args must be a JSON object, got `{}`",
+                clean(&truncate(text.trim(), 60))
+            ),
             hint,
         )),
         Err(e) => Err(Failure::bad_input(format!("--args is not JSON: {e}"), hint)),
-    }
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
