@@ -377,6 +377,24 @@ mod tests {
         );
     }
 
+    /// What `clean` must leave no trace of.
+    fn unsafe_char(c: char) -> bool {
+        c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }
+
+    proptest::proptest! {
+        /// Whatever a Vault or a file sends, the printed text has no control or bidi
+        /// character left, and text without them is unchanged.
+        #[test]
+        fn cleaned_text_is_inert(text in "\\PC*|[\\x00-\\x{9f}\\x{202a}-\\x{202e}\\x{2066}-\\x{2069}a-z]{0,40}") {
+            let cleaned = clean(&text);
+            proptest::prop_assert!(!cleaned.chars().any(unsafe_char), "{:?}", cleaned);
+            if !text.chars().any(unsafe_char) {
+                proptest::prop_assert_eq!(cleaned, text);
+            }
+        }
+    }
+
     #[test]
     fn truncate_marks_the_cut() {
         assert_eq!(truncate("abcdef", 3), "abc…");

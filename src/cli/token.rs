@@ -370,6 +370,16 @@ mod tests {
         assert!(decode_unverified("e30").is_none());
     }
 
+    proptest::proptest! {
+        /// Arbitrary text as a token or as --args: an answer, never a panic.
+        #[test]
+        fn token_and_arguments_parsing_never_panic(text in "\\PC{0,200}", dots in "[A-Za-z0-9_.-]{0,120}") {
+            let _ = decode_unverified(&text);
+            let _ = decode_unverified(&dots);
+            let _ = parse_args(&text);
+        }
+    }
+
     #[test]
     fn refusals_name_a_check() {
         for claims in [

@@ -484,6 +484,20 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Any Host header parses without a panic; any 127.x.y.z with a port is loopback.
+        #[test]
+        fn host_parsing_never_panics(host in "[ -~]{0,64}", a: u8, b: u8, c: u8, port: u16) {
+            if let Ok(value) = HeaderValue::from_str(&host) {
+                let mut headers = HeaderMap::new();
+                headers.insert(HOST, value);
+                let _ = host_is_loopback(&headers, &Uri::from_static("/"));
+            }
+            let v4 = format!("127.{a}.{b}.{c}:{port}");
+            proptest::prop_assert!(loopback(Some(&v4), "/"));
+        }
+    }
+
     #[test]
     fn page_routes() {
         assert_eq!(page_route(&Method::GET, "/"), Some(PageRoute::Shell));
