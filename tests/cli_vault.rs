@@ -335,6 +335,7 @@ async fn tokens_verify_against_the_vaults_keys_and_their_binding() {
     .await;
     assert_eq!(offline.status.code(), Some(0), "{}", stderr(&offline));
     assert_eq!(json_of(&offline)["claims"]["tool"], "stripe_refund");
+    let _ = std::fs::remove_file(&jwks);
     let env_url = ledgix(&["token", "verify", &token], &[("LEDGIX_VAULT_URL", &url)]).await;
     assert_eq!(env_url.status.code(), Some(0), "{}", stderr(&env_url));
 
@@ -420,6 +421,7 @@ async fn the_whole_ledger_verifies_over_http_and_wrong_keys_are_refused() {
         &[],
     )
     .await;
+    let _ = std::fs::remove_file(&own);
     assert_eq!(pinned.status.code(), Some(0), "{}", stderr(&pinned));
     let other = concat!(
         env!("CARGO_MANIFEST_DIR"),

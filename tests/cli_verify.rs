@@ -19,12 +19,33 @@ fn ledgix() -> Command {
     cmd
 }
 
-/// A fresh folder under the temp dir, unique to this process and `name`.
-fn temp_dir(name: &str) -> PathBuf {
+/// A fresh folder under the temp dir, unique to this process and `name`, removed on drop.
+struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for TempDir {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_dir(name: &str) -> TempDir {
     let dir = std::env::temp_dir().join(format!("ledgix-cli-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    TempDir(dir)
 }
 
 fn read_json(path: &Path) -> Value {
@@ -218,7 +239,7 @@ fn unusable_input_exits_2_and_says_what_to_do() {
 type Edit = fn(&mut Value, &mut Value);
 
 /// Writes the fixture ledger in the contract layout: ledger.json, checkpoints.json, jwks.json.
-fn export(set: &str, name: &str, edit: impl FnOnce(&mut Value, &mut Value)) -> PathBuf {
+fn export(set: &str, name: &str, edit: impl FnOnce(&mut Value, &mut Value)) -> TempDir {
     let source = fixtures().join(set);
     let whole = read_json(&source.join("ledger.json"));
     let mut entries = json!({"entries": whole["entries"]});
