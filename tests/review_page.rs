@@ -267,10 +267,7 @@ async fn a_reviewer_works_the_queue_in_a_real_browser() {
     let (chromium, driver) = match browser::availability() {
         browser::Availability::Found { chromium, driver } => (chromium, driver),
         browser::Availability::Skip(why) => {
-            eprintln!(
-                "\n*** SKIPPED a_reviewer_works_the_queue_in_a_real_browser: {why} \
-                 (LEDGIX_SKIP_BROWSER_TESTS=1) ***\n"
-            );
+            browser::say_skipped("a_reviewer_works_the_queue_in_a_real_browser", &why);
             return;
         }
     };
@@ -413,9 +410,9 @@ async fn with_an_api_key_the_page_asks_for_it_before_a_decision() {
     let (chromium, driver) = match browser::availability() {
         browser::Availability::Found { chromium, driver } => (chromium, driver),
         browser::Availability::Skip(why) => {
-            eprintln!(
-                "\n*** SKIPPED with_an_api_key_the_page_asks_for_it_before_a_decision: {why} \
-                 (LEDGIX_SKIP_BROWSER_TESTS=1) ***\n"
+            browser::say_skipped(
+                "with_an_api_key_the_page_asks_for_it_before_a_decision",
+                &why,
             );
             return;
         }

@@ -78,6 +78,16 @@ pub fn availability() -> Availability {
     }
 }
 
+/// Says on the real stderr (past the test harness's capture, which takes only `eprintln!`)
+/// that `test` was skipped on purpose, and why.
+pub fn say_skipped(test: &str, why: &str) {
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n*** SKIPPED {test}: {why} (LEDGIX_SKIP_BROWSER_TESTS=1) ***\n"
+    );
+}
+
 /// A running ChromeDriver with one Chromium session; both end when this is dropped.
 pub struct Browser {
     http: reqwest::Client,
