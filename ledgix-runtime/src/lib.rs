@@ -26,6 +26,7 @@ mod manifest;
 #[cfg(feature = "mock")]
 pub mod mock;
 pub mod protocol;
+mod reviews;
 pub mod sleep;
 pub mod token;
 
@@ -39,6 +40,7 @@ pub use protocol::{
     ClearanceRequest, ClearanceResponse, ClearanceStatus, ConfidenceBucket, DecisionStatus,
     PolicyRegistration, PolicyRegistrationResponse, ProtocolError,
 };
+pub use reviews::PendingReview;
 pub use sleep::{Sleeper, TokioSleeper};
 pub use token::{
     Audience, MemoryReplayStore, ReplayCache, ReplayStore, TokenClaims, TokenSigner, TokenVerifier,

@@ -20,7 +20,7 @@ use crate::protocol::{
 /// Confidence the mock reports for rule decisions (0.3 protocol) and its bucket (0.4).
 const RULE_CONFIDENCE: (f64, ConfidenceBucket) = (0.95, ConfidenceBucket::ExtraHigh);
 /// Confidence reported while and after a human review.
-const REVIEW_CONFIDENCE: (f64, ConfidenceBucket) = (0.5, ConfidenceBucket::Medium);
+pub(crate) const REVIEW_CONFIDENCE: (f64, ConfidenceBucket) = (0.5, ConfidenceBucket::Medium);
 /// The minimum for automatic approval the mock reports.
 const MINIMUM_CONFIDENCE: (f64, ConfidenceBucket) = (0.8, ConfidenceBucket::High);
 
@@ -41,6 +41,8 @@ pub(crate) struct Vault {
     pub(crate) jwks: String,
     /// Print a line per decision and per review held to standard output.
     pub(crate) print_decisions: bool,
+    /// True when it listens on a loopback address (the review page then needs no API key).
+    pub(crate) on_loopback: bool,
 }
 
 /// Who reached a decision.

@@ -31,11 +31,17 @@
 //!
 //! The same server runs standalone as the `ledgix-mock-vault` binary of the `ledgix` package
 //! (rules from a JSON file, see [`RulesFile`]), so other clients can be pointed at it.
+//!
+//! It also serves a review queue: `GET /reviews` lists the calls held for a reviewer
+//! ([`PendingReview`](crate::PendingReview)), and `GET /` is a page to approve or deny them in
+//! a browser, with the latest decisions and the ledger. On loopback the page needs no API key;
+//! on any other address it needs the key, and without one the page is not served.
 
 mod conn;
 mod engine;
 mod faults;
 mod ledger;
+mod review_page;
 mod rules;
 mod rules_file;
 mod server;
@@ -304,6 +310,7 @@ impl MockVaultBuilder {
             ledger,
             jwks,
             print_decisions: self.print_decisions,
+            on_loopback: addr.ip().is_loopback(),
         });
 
         let (stop, stopped) = watch::channel(false);

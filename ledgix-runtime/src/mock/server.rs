@@ -20,6 +20,7 @@ use super::conn::ConnKill;
 use super::engine::{self, ReviewError, Vault};
 use super::faults::{FaultKind, FaultTarget};
 use super::ledger::ProofError;
+use super::review_page;
 use super::state::{KeyReused, Recording, StoredAnswer};
 use crate::ledger::LedgerError;
 use crate::protocol::{ClearanceRequest, PolicyRegistration, ReviewDecision};
@@ -47,6 +48,7 @@ pub(crate) fn router(vault: Arc<Vault>) -> Router {
         .route("/ledger/proof/consistency", get(consistency_proof))
         .route("/ledger/proof/bundle", get(proof_bundle))
         .route("/register-policy", post(register_policy))
+        .merge(review_page::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             vault.clone(),
@@ -58,7 +60,7 @@ pub(crate) fn router(vault: Arc<Vault>) -> Router {
 // ------------------------------------------------------------------ plumbing
 
 /// A JSON answer.
-fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
+pub(super) fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
     match serde_json::to_vec(body) {
         Ok(bytes) => (
             status,
@@ -71,7 +73,7 @@ fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
 }
 
 /// `{"detail": …}`, the Vault's error shape.
-fn error(status: StatusCode, detail: impl Into<String>) -> Response {
+pub(super) fn error(status: StatusCode, detail: impl Into<String>) -> Response {
     json_response(status, &json!({ "detail": detail.into() }))
 }
 
@@ -147,7 +149,10 @@ impl IntoResponse for StoredAnswer {
 async fn record_and_authenticate(State(vault): Shared, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
     let record = |body: Bytes| record(&parts.method, &parts.uri, &parts.headers, body);
-    if parts.uri.path() != JWKS_PATH && !api_key_ok(vault.api_key.as_deref(), &parts.headers) {
+    if parts.uri.path() != JWKS_PATH
+        && !review_page::open_without_key(&vault, &parts)
+        && !api_key_ok(vault.api_key.as_deref(), &parts.headers)
+    {
         vault.requests.push(record(Bytes::new()));
         return error(
             StatusCode::UNAUTHORIZED,

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -151,12 +152,13 @@ pub(crate) struct Clearances {
     pending: Mutex<PendingReviews>,
 }
 
-/// Request ids waiting for review, in arrival order; adding and removing one is O(log n), so
-/// approving thousands of held calls stays linear overall.
+/// Request ids waiting for review, in arrival order, with the time each started waiting;
+/// adding and removing one is O(log n), so approving thousands of held calls stays linear
+/// overall.
 #[derive(Debug, Default)]
 struct PendingReviews {
     next: u64,
-    by_arrival: BTreeMap<u64, String>,
+    by_arrival: BTreeMap<u64, (String, SystemTime)>,
     arrival_of: HashMap<String, u64>,
 }
 
@@ -183,7 +185,9 @@ impl Clearances {
         }
         let arrival = pending.next;
         pending.next += 1;
-        pending.by_arrival.insert(arrival, request_id.to_string());
+        pending
+            .by_arrival
+            .insert(arrival, (request_id.to_string(), SystemTime::now()));
         pending.arrival_of.insert(request_id.to_string(), arrival);
     }
 
@@ -195,6 +199,16 @@ impl Clearances {
     }
 
     pub(crate) fn pending(&self) -> Vec<String> {
+        let pending = lock(&self.pending);
+        pending
+            .by_arrival
+            .values()
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    /// The waiting request ids, oldest first, with when each started waiting.
+    pub(crate) fn pending_since(&self) -> Vec<(String, SystemTime)> {
         lock(&self.pending).by_arrival.values().cloned().collect()
     }
 }
