@@ -11,11 +11,16 @@
 //!    `jti` present;
 //! 5. binding: `tool` = the requested tool and `tool_args_hash` = [`tool_args_hash`] of the
 //!    arguments sent;
-//! 6. replay: the `jti` was never accepted before ([`ReplayCache`]).
+//! 6. replay: the `jti` was never accepted before (the client asks its [`ReplayStore`],
+//!    [`TokenVerifier`] its own [`ReplayCache`]).
 //!
 //! The client runs these against the Vault's JWKS; [`TokenVerifier`] runs them offline, for a
-//! gateway that receives a token with a call. [`TokenSigner`] mints tokens as the Vault does
-//! (the mock Vault uses it).
+//! gateway that receives a token with a call. `TokenSigner` (feature `test-util`, also on with
+//! `mock`) mints tokens as the Vault does, for the mock Vault and tests: a client does not mint
+//! tokens.
+//!
+//! The binding covers the arguments as serialized to JSON: what a `Serialize` implementation
+//! leaves out (`#[serde(skip)]`) is not bound.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -29,12 +34,14 @@ mod canonical;
 mod claims;
 mod jws;
 mod replay;
+#[cfg(any(test, feature = "test-util"))]
 mod signer;
 mod store;
 mod verifier;
 
 pub use claims::{Audience, TokenClaims};
 pub use replay::{DEFAULT_CAPACITY, ReplayCache};
+#[cfg(any(test, feature = "test-util"))]
 pub use signer::TokenSigner;
 pub use store::{DEFAULT_REPLAY_CAPACITY, MemoryReplayStore, ReplayStore};
 pub use verifier::TokenVerifier;

@@ -27,7 +27,6 @@ pub const DEFAULT_CAPACITY: usize = 1 << 20;
 /// Expiry follows the `now` it is given (the wall clock, for the client): if the system clock
 /// jumps forward past a token's `exp` and back again, that token's id may be forgotten while
 /// the token verifies again. Keep the clock disciplined (NTP slews, it does not jump).
-#[derive(Debug)]
 pub struct ReplayCache {
     shards: [Mutex<Shard>; SHARDS],
     hasher: RandomState,
@@ -35,11 +34,19 @@ pub struct ReplayCache {
     capacity: usize,
 }
 
-#[derive(Debug)]
 struct Shard {
     /// jti → Unix second after which its token can no longer verify.
     seen: HashMap<Box<str>, u64>,
     sweep_at: usize,
+}
+
+impl std::fmt::Debug for ReplayCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReplayCache")
+            .field("len", &self.len())
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for ReplayCache {
