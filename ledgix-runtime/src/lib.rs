@@ -41,9 +41,10 @@ pub use protocol::{
     PolicyRegistration, PolicyRegistrationResponse, ReviewDecision,
 };
 pub use sleep::{SleepFuture, Sleeper, TokioSleeper};
-pub use token::{
-    Audience, MemoryReplayStore, ReplayStore, TokenClaims, TokenVerifier, tool_args_hash,
-};
+pub use token::binding::tool_args_hash;
+pub use token::claims::{Audience, TokenClaims};
+pub use token::store::{MemoryReplayStore, ReplayStore};
+pub use token::verifier::TokenVerifier;
 
 /// Items the macros expand to. Not a public API: names here may change in any release.
 #[doc(hidden)]

@@ -14,7 +14,7 @@ const SHARDS: usize = 32;
 /// A shard is swept for expired ids when it has grown to this size (then to twice its live size).
 const MIN_SWEEP_AT: usize = 256;
 /// Default bound on the number of unexpired ids remembered.
-pub const DEFAULT_CAPACITY: usize = 1 << 20;
+pub(crate) const DEFAULT_CAPACITY: usize = 1 << 20;
 
 /// Remembers used `jti`s until their token expires (`exp` + 30 s leeway), so a token is
 /// accepted once.
@@ -56,7 +56,7 @@ impl Default for ReplayCache {
 }
 
 impl ReplayCache {
-    /// An empty cache bounded at [`DEFAULT_CAPACITY`] live ids.
+    /// An empty cache bounded at [`DEFAULT_REPLAY_CAPACITY`](super::DEFAULT_REPLAY_CAPACITY) live ids.
     pub fn new() -> Self {
         ReplayCache::with_capacity(DEFAULT_CAPACITY)
     }
