@@ -223,6 +223,32 @@ async fn a_callers_own_http_client_carries_the_api_key_and_never_a_redirect() {
     assert_eq!(runs.load(SeqCst), 1);
 }
 
+static REFUND_RAN: AtomicUsize = AtomicUsize::new(0);
+
+#[ledgix::guarded]
+async fn refund_with_anyhow(charge_id: String, amount: f64) -> anyhow::Result<String> {
+    REFUND_RAN.fetch_add(1, SeqCst);
+    Ok(format!("refunded {amount} on {charge_id}"))
+}
+
+#[tokio::test]
+async fn anyhow_result_works_and_the_denial_is_one_downcast_away() {
+    let vault = MockVault::builder()
+        .rule(Rule::tool("refund_with_anyhow").deny("over the limit"))
+        .start()
+        .await;
+    let err = vault
+        .scope(refund_with_anyhow("ch_1".into(), 1250.0))
+        .await
+        .unwrap_err();
+    let ledgix_error = err
+        .downcast_ref::<ledgix::Error>()
+        .expect("the guard's error inside anyhow");
+    assert!(ledgix_error.is_denied());
+    assert!(ledgix_error.tool_message().contains("over the limit"));
+    assert_eq!(REFUND_RAN.load(SeqCst), 0);
+}
+
 #[tokio::test]
 async fn a_connection_error_carries_its_cause() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
