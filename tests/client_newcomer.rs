@@ -14,6 +14,17 @@ use ledgix::mock::{MockVault, Rule};
 use ledgix::{Config, Error, LedgixClient, ReviewMode, ToolCall};
 use tracing::instrument::WithSubscriber;
 
+/// A call of `tool` through `client` whose body counts its runs.
+async fn counted_call(tool: &str, client: &LedgixClient, runs: &AtomicUsize) -> Result<(), Error> {
+    ToolCall::new(tool)
+        .client(client)
+        .run(async {
+            runs.fetch_add(1, SeqCst);
+            Ok::<_, Error>(())
+        })
+        .await
+}
+
 #[tokio::test]
 async fn run_with_clearance_hands_back_the_request_id_to_prove_the_call() {
     let vault = MockVault::builder()
@@ -176,12 +187,7 @@ async fn a_callers_own_http_client_carries_the_api_key_and_never_a_redirect() {
         .unwrap();
     assert!(config.has_http_client());
     let runs = AtomicUsize::new(0);
-    ToolCall::new("t")
-        .client(&LedgixClient::new(config).unwrap())
-        .run(async {
-            runs.fetch_add(1, SeqCst);
-            Ok::<_, Error>(())
-        })
+    counted_call("t", &LedgixClient::new(config).unwrap(), &runs)
         .await
         .unwrap();
     assert_eq!(runs.load(SeqCst), 1);
@@ -208,12 +214,7 @@ async fn a_callers_own_http_client_carries_the_api_key_and_never_a_redirect() {
         .http_client(reqwest::Client::new())
         .build()
         .unwrap();
-    let err = ToolCall::new("t")
-        .client(&LedgixClient::new(following).unwrap())
-        .run(async {
-            runs.fetch_add(1, SeqCst);
-            Ok::<_, Error>(())
-        })
+    let err = counted_call("t", &LedgixClient::new(following).unwrap(), &runs)
         .await
         .unwrap_err();
     assert!(

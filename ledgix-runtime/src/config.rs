@@ -475,9 +475,8 @@ impl ConfigBuilder {
     /// [`ledger_keys`](Self::ledger_keys) (or the Vault's JWKS), so a token key can never vouch
     /// for a checkpoint, nor a ledger key for a token.
     pub fn trusted_keys(mut self, jwks_json: &str) -> Self {
-        match KeySet::from_jwks_json(jwks_json) {
-            Ok(keys) => self.config.trusted_keys = Some(keys),
-            Err(e) => self.fail(format!("trusted_keys: {e}")),
+        if let Some(keys) = self.parse_keys("trusted_keys", jwks_json) {
+            self.config.trusted_keys = Some(keys);
         }
         self
     }
@@ -490,9 +489,8 @@ impl ConfigBuilder {
     /// When set, the Vault's JWKS endpoint is not used for ledger proofs. An invalid document
     /// fails [`build`](Self::build).
     pub fn ledger_keys(mut self, jwks_json: &str) -> Self {
-        match KeySet::from_jwks_json(jwks_json) {
-            Ok(keys) => self.config.ledger_keys = Some(keys),
-            Err(e) => self.fail(format!("ledger_keys: {e}")),
+        if let Some(keys) = self.parse_keys("ledger_keys", jwks_json) {
+            self.config.ledger_keys = Some(keys);
         }
         self
     }
@@ -553,9 +551,14 @@ impl ConfigBuilder {
         self
     }
 
-    /// Remembers the first error of a setter for `build()`.
-    fn fail(&mut self, message: String) {
-        self.error.get_or_insert(message);
+    /// The key set of a JWKS document, or `None` with the error remembered for `build()` (the
+    /// first error of a setter wins).
+    fn parse_keys(&mut self, setter: &str, jwks_json: &str) -> Option<KeySet> {
+        KeySet::from_jwks_json(jwks_json)
+            .map_err(|e| {
+                self.error.get_or_insert(format!("{setter}: {e}"));
+            })
+            .ok()
     }
 
     /// Checks the values and builds the configuration.

@@ -595,14 +595,9 @@ impl LedgixClient {
         deadline: &mut Deadline,
     ) -> Result<Answer, Error> {
         let url = self.endpoint(segments, query);
-        send_with_retry(
-            &self.inner.config,
-            &self.inner.limiter,
-            deadline,
-            what,
-            &url,
-            || self.request(reqwest::Method::GET, &url),
-        )
+        self.send(deadline, what, &url, || {
+            self.request(reqwest::Method::GET, &url)
+        })
         .await
     }
 
@@ -637,18 +632,30 @@ impl LedgixClient {
         let url = self.endpoint(segments, &[]);
         let key = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
             .map_err(|_| Error::Protocol("idempotency key".into()))?;
+        self.send(deadline, what, &url, || {
+            self.request(reqwest::Method::POST, &url)
+                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                .header(IDEMPOTENCY_KEY_HEADER, key.clone())
+                .body(body.clone())
+        })
+        .await
+    }
+
+    /// Sends what `build` makes to `url` with this client's retry rules and limiter.
+    async fn send(
+        &self,
+        deadline: &mut Deadline,
+        what: &str,
+        url: &Url,
+        build: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<Answer, Error> {
         send_with_retry(
             &self.inner.config,
             &self.inner.limiter,
             deadline,
             what,
-            &url,
-            || {
-                self.request(reqwest::Method::POST, &url)
-                    .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-                    .header(IDEMPOTENCY_KEY_HEADER, key.clone())
-                    .body(body.clone())
-            },
+            url,
+            build,
         )
         .await
     }
