@@ -4,11 +4,13 @@
 //! configured Vault (never the keys pinned for tokens). Keys a bundle embeds are never trusted
 //! on their own.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::LedgixClient;
 use super::transport::Deadline;
 use crate::error::Error;
+use crate::jwk::KeySet;
 use crate::ledger::{
     self, BundleVerification, CheckpointPage, ConsistencyProof, InclusionProof, LedgerCheckpoint,
     LedgerEntry, LedgerError, LedgerPage, LedgerVerification, ProofBundle, TrustedKeys,
@@ -143,14 +145,20 @@ impl LedgixClient {
         &self,
         bundle: &ProofBundle,
     ) -> Result<BundleVerification, Error> {
-        let keys = self.ledger_keys(None).await?;
-        match ledger::verify_proof_bundle(bundle, &keys) {
-            Err(LedgerError::UntrustedKey { kid, .. }) if self.inner.ledger_keys.is_none() => {
-                let keys = self.ledger_keys(Some(&kid)).await?;
-                Ok(ledger::verify_proof_bundle(bundle, &keys)?)
-            }
-            other => Ok(other?),
+        let keys = self.ledger_key_set(None).await?;
+        let first =
+            ledger::verify_proof_bundle(bundle, &TrustedKeys::from_key_set((*keys).clone()));
+        let unknown_kid = match &first {
+            Err(LedgerError::UntrustedKey { kid, .. }) if self.inner.ledger_keys.is_none() => kid,
+            _ => return Ok(first?),
+        };
+        let fresh = self.ledger_key_set(Some(unknown_kid)).await?;
+        if Arc::ptr_eq(&fresh, &keys) {
+            // Not fetched again (the cooldown): the same keys give the same answer.
+            return Ok(first?);
         }
+        let fresh = TrustedKeys::from_key_set((*fresh).clone());
+        Ok(ledger::verify_proof_bundle(bundle, &fresh)?)
     }
 
     /// Fetches the most recent entries and checkpoints (500 of each) and verifies them
@@ -160,15 +168,14 @@ impl LedgixClient {
     pub async fn verify_ledger(&self) -> Result<LedgerVerification, Error> {
         let entries = self.fetch_ledger(MAX_LEDGER_PAGE).await?;
         let checkpoints = self.fetch_ledger_checkpoints(MAX_LEDGER_PAGE).await?;
-        let keys = self.ledger_keys(None).await?;
+        let keys = TrustedKeys::from_key_set((*self.ledger_key_set(None).await?).clone());
         Ok(ledger::verify_ledger(&entries, &checkpoints, &keys)?)
     }
 
     /// The keys trusted for the ledger: pinned ledger keys, else the Vault's JWKS (refetched
     /// when `kid` names a key it lacks, within the cooldown rule).
-    async fn ledger_keys(&self, kid: Option<&str>) -> Result<TrustedKeys, Error> {
-        let keys = self.keys_for(self.inner.ledger_keys.as_ref(), kid).await?;
-        Ok(TrustedKeys::from_key_set((*keys).clone()))
+    async fn ledger_key_set(&self, kid: Option<&str>) -> Result<Arc<KeySet>, Error> {
+        self.keys_for(self.inner.ledger_keys.as_ref(), kid).await
     }
 
     /// The deadline of one ledger call.
