@@ -71,7 +71,7 @@ struct FloorAnswer {
 
 impl Floor {
     fn new(vault: &MockVault) -> Floor {
-        let keys = ledgix::jwk::KeySet::from_jwks_json(&vault.trusted_keys_json()).unwrap();
+        let keys = ledgix::KeySet::from_jwks_json(&vault.trusted_keys_json()).unwrap();
         let kid = keys.kids().find(|k| !k.starts_with("mock-ledger")).unwrap();
         Floor {
             http: reqwest::Client::new(),
@@ -251,7 +251,7 @@ fn sdk_cpu(c: &mut Criterion) {
     });
     // Ids of tokens already expired, so the cache sweeps them as it grows and millions of
     // iterations stay within its capacity (a live cache holds fewer than that).
-    let replay = ledgix::ReplayCache::new();
+    let replay = ledgix::token::ReplayCache::new();
     let expired = exp - 7_200;
     let mut j = 0u64;
     group.bench_function("token: replay cache check_and_record", |b| {

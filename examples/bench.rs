@@ -264,7 +264,7 @@ struct FloorAnswer {
 
 impl Floor {
     /// The floor against the Vault at `base_url`, verifying with its token key.
-    fn new(base_url: &str, keys: &ledgix::jwk::KeySet) -> R<Floor> {
+    fn new(base_url: &str, keys: &ledgix::KeySet) -> R<Floor> {
         // The token key is the one whose id is not the ledger key's (`mock-ledger-…`).
         let kid = keys
             .kids()
@@ -280,7 +280,7 @@ impl Floor {
 
     /// The floor against an in-process mock Vault.
     fn of_mock(vault: &MockVault) -> R<Floor> {
-        let keys = ledgix::jwk::KeySet::from_jwks_json(&vault.trusted_keys_json())?;
+        let keys = ledgix::KeySet::from_jwks_json(&vault.trusted_keys_json())?;
         Floor::new(&vault.url(), &keys)
     }
 
@@ -815,10 +815,10 @@ async fn rust_clearances(
             let n = NEXT.fetch_add(1, Ordering::Relaxed);
             if (turn == 0) == (pair % 2 == 0) {
                 let request = ClearanceRequest::new(TOOL)
-                    .with_agent_id(AGENT)
-                    .with_arg("amount", n)
-                    .with_arg("currency", CURRENCY)
-                    .with_arg("charge_id", CHARGE);
+                    .agent_id(AGENT)
+                    .arg("amount", n)
+                    .arg("currency", CURRENCY)
+                    .arg("charge_id", CHARGE);
                 let t = Instant::now();
                 let answer = client.request_clearance(&request).await?;
                 samples.push(t.elapsed());

@@ -6,8 +6,10 @@
 //! and its A-JWT verified (signature, claims, tool and argument binding), and holds the token
 //! in a task-local ([`current_token()`]) while it runs.
 //!
-//! This crate re-exports [`ledgix_runtime`] and [`ledgix_macros`]; the `mock` feature adds
-//! `mock`, a stateful fake Vault on loopback.
+//! Every item has one path: the crate root, or the module it is named in ([`ledger`], [`token`],
+//! and `mock`). This crate re-exports [`ledgix_runtime`] and [`ledgix_macros`]; the `mock`
+//! feature adds `mock`, a stateful fake Vault on loopback, and `test-util` (also on with
+//! `mock`) adds `token::TokenSigner`, to mint A-JWTs in tests.
 #![forbid(unsafe_code)]
 
 pub use ledgix_macros::{guarded, instrument};

@@ -284,8 +284,8 @@ async fn tokens_verify_against_the_vaults_keys_and_their_binding() {
     let vault = MockVault::start().await;
     let url = vault.url();
     let request = ClearanceRequest::new("stripe_refund")
-        .with_arg("amount", json!(45))
-        .with_arg("reason", json!("duplicate"));
+        .arg("amount", json!(45))
+        .arg("reason", json!("duplicate"));
     let token = vault
         .client()
         .request_clearance(&request)
@@ -386,7 +386,7 @@ async fn the_whole_ledger_verifies_over_http_and_wrong_keys_are_refused() {
             "lookup"
         };
         let _ = client
-            .request_clearance(&ClearanceRequest::new(tool).with_arg("i", json!(i)))
+            .request_clearance(&ClearanceRequest::new(tool).arg("i", json!(i)))
             .await;
         if i % 2 == 1 {
             vault.seal().await;

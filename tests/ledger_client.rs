@@ -134,7 +134,7 @@ async fn handle(
 struct RecordingSleeper(Mutex<Vec<Duration>>);
 
 impl ledgix::Sleeper for RecordingSleeper {
-    fn sleep(&self, d: Duration) -> ledgix::sleep::SleepFuture {
+    fn sleep(&self, d: Duration) -> ledgix::SleepFuture {
         self.0.lock().unwrap().push(d);
         Box::pin(tokio::task::yield_now())
     }
@@ -232,7 +232,7 @@ async fn a_forged_bundle_is_refused_and_says_why() {
         "req-1".into(),
         serde_json::to_value(attacker.bundle(1)).unwrap(),
     );
-    let client = vault.client(|b| b);
+    let client = vault.client(|b| b.jwks_refetch_cooldown(Duration::ZERO));
     let bundle = client.fetch_ledger_proof_bundle("req-1").await.unwrap();
     let err = client
         .verify_ledger_proof_bundle(&bundle)
@@ -258,7 +258,7 @@ async fn pinned_keys_are_used_instead_of_the_vaults_jwks() {
     let honest_keys = vault.state.lock().unwrap().writer.key_set();
     // The Vault now serves an impostor's JWKS under the same kid: pinned keys ignore it.
     vault.state.lock().unwrap().jwks = Writer::new(77, "test-key-1").key_set().to_jwks_json();
-    let pinned = vault.client(|b| b.trusted_key_set(honest_keys));
+    let pinned = vault.client(|b| b.ledger_key_set(honest_keys));
     let bundle = pinned.fetch_ledger_proof_bundle("req-0").await.unwrap();
     pinned.verify_ledger_proof_bundle(&bundle).await.unwrap();
     assert!(!vault.seen().contains(&"/.well-known/jwks.json".to_owned()));
@@ -281,7 +281,7 @@ async fn key_rotation_refetches_the_jwks_once() {
     w.record(event(0, 1));
     w.seal();
     let vault = TestVault::start(w).await;
-    let client = vault.client(|b| b);
+    let client = vault.client(|b| b.jwks_refetch_cooldown(Duration::ZERO));
     let old = client.fetch_ledger_proof_bundle("req-0").await.unwrap();
     client.verify_ledger_proof_bundle(&old).await.unwrap();
 
@@ -375,10 +375,7 @@ async fn a_fixture_bundle_served_over_http_verifies_with_pinned_fixture_keys() {
         .unwrap()
         .forged
         .insert(request_id.clone(), fixture);
-    let client = vault.client(|b| {
-        b.trusted_keys(&read("ledger", "trusted_jwks.json"))
-            .unwrap()
-    });
+    let client = vault.client(|b| b.ledger_keys(&read("ledger", "trusted_jwks.json")));
     let bundle = client.fetch_ledger_proof_bundle(&request_id).await.unwrap();
     let v = client.verify_ledger_proof_bundle(&bundle).await.unwrap();
     assert_eq!(v.leaf_index, 12);

@@ -282,7 +282,7 @@ async fn a_port_in_use_is_an_error_from_try_start() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Connection(m) if m.contains("cannot listen")),
+        matches!(&err, Error::Connection(m) if m.to_string().contains("cannot listen")),
         "{err:?}"
     );
 }

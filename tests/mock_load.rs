@@ -45,7 +45,7 @@ async fn sixty_four_clients_ten_thousand_decisions_all_sealed_and_proven() {
         tasks.spawn(async move {
             let (mut approved, mut denied) = (0usize, 0usize);
             for n in (c..TOTAL).step_by(CLIENTS) {
-                let request = ClearanceRequest::new("refund").with_arg("n", n as u64);
+                let request = ClearanceRequest::new("refund").arg("n", n as u64);
                 match client.request_clearance(&request).await {
                     Ok(answer) => {
                         assert_eq!(answer.status, ClearanceStatus::Approved);

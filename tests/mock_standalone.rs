@@ -82,14 +82,14 @@ async fn it_serves_its_rules_and_stops_cleanly_on_ctrl_c() {
     )
     .unwrap();
     match client
-        .request_clearance(&ClearanceRequest::new("stripe_refund").with_arg("amount", 45))
+        .request_clearance(&ClearanceRequest::new("stripe_refund").arg("amount", 45))
         .await
     {
         Err(Error::Denied(d)) => assert_eq!(d.reason, "refunds are frozen"),
         other => panic!("expected a denial, got {other:?}"),
     }
     let approved = client
-        .request_clearance(&ClearanceRequest::new("lookup").with_arg("id", "c_1"))
+        .request_clearance(&ClearanceRequest::new("lookup").arg("id", "c_1"))
         .await
         .unwrap();
     assert!(approved.token.is_some());

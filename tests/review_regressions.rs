@@ -167,8 +167,7 @@ async fn a_proof_bundle_about_another_request_is_refused() {
     let client = LedgixClient::new(
         Config::builder()
             .vault_url(lying)
-            .trusted_keys(&vault.trusted_keys_json())
-            .unwrap()
+            .ledger_keys(&vault.trusted_keys_json())
             .build()
             .unwrap(),
     )

@@ -3,7 +3,8 @@
 mod token_support;
 
 use ledgix::Error;
-use ledgix::token::{Audience, TokenClaims, canonical_json};
+use ledgix::token::canonical_json;
+use ledgix::{Audience, TokenClaims};
 use serde_json::Value;
 use token_support::*;
 

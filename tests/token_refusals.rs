@@ -5,7 +5,8 @@ mod token_support;
 
 use ed25519_dalek::SigningKey;
 use ledgix::Error;
-use ledgix::token::{Audience, TokenSigner, TokenVerifier};
+use ledgix::token::TokenSigner;
+use ledgix::{Audience, TokenVerifier};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use token_support::*;

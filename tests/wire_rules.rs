@@ -18,7 +18,7 @@ use ledgix::ledger::{
     CheckpointPage, ConsistencyProof, InclusionProof, LedgerCheckpoint, LedgerEntry,
     LedgerKeyVersion, LedgerPage, ProofBundle,
 };
-use ledgix::protocol::ReviewDecision;
+use ledgix::ReviewDecision;
 use ledgix::{ClearanceRequest, ClearanceResponse, PolicyRegistration, PolicyRegistrationResponse};
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -1,35 +1,17 @@
-//! Configuration: a builder, and `from_env()` with the official SDKs' variable names.
-//!
-//! | variable | default |
-//! |---|---|
-//! | `LEDGIX_VAULT_URL` | `http://localhost:8000` |
-//! | `LEDGIX_VAULT_API_KEY` | unset |
-//! | `LEDGIX_VAULT_TIMEOUT` | `30s` |
-//! | `LEDGIX_VERIFY_JWT` | `true` |
-//! | `LEDGIX_JWT_ISSUER` | `alcv-vault` |
-//! | `LEDGIX_JWT_AUDIENCE` | `ledgix-sdk` |
-//! | `LEDGIX_AGENT_ID` | `default-agent` |
-//! | `LEDGIX_SESSION_ID` | unset |
-//! | `LEDGIX_REVIEW_POLL_INTERVAL` | `2s` |
-//! | `LEDGIX_REVIEW_TIMEOUT` | `900s` |
-//! | `LEDGIX_REVIEW_MODE` | `block` (or `detach`) |
-//! | `LEDGIX_MAX_RETRIES` | `3` |
-//! | `LEDGIX_RETRY_BASE_DELAY` | `500ms` |
-//! | `LEDGIX_JWKS_TTL` (or `LEDGIX_JWKS_TTL_SECONDS`) | `300s` |
-//! | `LEDGIX_ALLOW_INSECURE_HTTP` | `false` |
-//!
-//! Durations accept `500ms`, `30s`, `15m`, `1h`; a bare number is seconds, as in the Python
-//! SDK (the TypeScript SDK reads bare numbers as milliseconds: write the unit to be safe).
-//! An empty variable counts as unset.
+//! Configuration: [`Config`], its builder, and `from_env()` with the official SDKs' variable
+//! names.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::client::LedgixClient;
 use crate::error::Error;
 use crate::jwk::KeySet;
 use crate::sleep::{Sleeper, TokioSleeper};
+use crate::token::{MemoryReplayStore, ReplayStore};
+
+/// How long after a JWKS fetch a token naming an unknown `kid` may trigger another one.
+pub(crate) const DEFAULT_JWKS_REFETCH_COOLDOWN: Duration = Duration::from_secs(30);
 
 /// What a guarded call does when the Vault sends the request to a human reviewer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -58,7 +40,33 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// Everything a [`LedgixClient`] needs. Cheap to clone. `Debug` never shows the API key.
+/// Everything a [`LedgixClient`](crate::LedgixClient) needs. Cheap to clone. `Debug` never
+/// shows the API key, nor credentials or query values of a URL.
+///
+/// Built with [`Config::builder()`] or read from the environment with [`Config::from_env()`]:
+///
+/// | variable | default | setter |
+/// |---|---|---|
+/// | `LEDGIX_VAULT_URL` | `http://localhost:8000` | [`vault_url`](ConfigBuilder::vault_url) |
+/// | `LEDGIX_VAULT_API_KEY` | unset | [`api_key`](ConfigBuilder::api_key) |
+/// | `LEDGIX_VAULT_TIMEOUT` | `30s` | [`timeout`](ConfigBuilder::timeout) |
+/// | `LEDGIX_VERIFY_JWT` | `true` | [`verify_jwt`](ConfigBuilder::verify_jwt) |
+/// | `LEDGIX_JWT_ISSUER` | `alcv-vault` | [`jwt_issuer`](ConfigBuilder::jwt_issuer) |
+/// | `LEDGIX_JWT_AUDIENCE` | `ledgix-sdk` | [`jwt_audience`](ConfigBuilder::jwt_audience) |
+/// | `LEDGIX_AGENT_ID` | `default-agent` | [`agent_id`](ConfigBuilder::agent_id) |
+/// | `LEDGIX_SESSION_ID` | unset | [`session_id`](ConfigBuilder::session_id) |
+/// | `LEDGIX_REVIEW_POLL_INTERVAL` | `2s` | [`review_poll_interval`](ConfigBuilder::review_poll_interval) |
+/// | `LEDGIX_REVIEW_TIMEOUT` | `900s` | [`review_timeout`](ConfigBuilder::review_timeout) |
+/// | `LEDGIX_REVIEW_MODE` | `block` (or `detach`) | [`review_mode`](ConfigBuilder::review_mode) |
+/// | `LEDGIX_MAX_RETRIES` | `3` | [`max_retries`](ConfigBuilder::max_retries) |
+/// | `LEDGIX_RETRY_BASE_DELAY` | `500ms` | [`retry_base_delay`](ConfigBuilder::retry_base_delay) |
+/// | `LEDGIX_JWKS_TTL` (or `LEDGIX_JWKS_TTL_SECONDS`) | `300s` | [`jwks_ttl`](ConfigBuilder::jwks_ttl) |
+/// | `LEDGIX_ALLOW_INSECURE_HTTP` | `false` | [`allow_insecure_http`](ConfigBuilder::allow_insecure_http) |
+/// | `LEDGIX_PROXY_URL` | unset (no proxy) | [`proxy`](ConfigBuilder::proxy) |
+///
+/// Durations accept `500ms`, `30s`, `15m`, `1h`; a bare number is seconds, as in the Python
+/// SDK (the TypeScript SDK reads bare numbers as milliseconds: write the unit to be safe).
+/// An empty variable counts as unset.
 #[derive(Clone)]
 pub struct Config {
     pub(crate) vault_url: String,
@@ -75,16 +83,21 @@ pub struct Config {
     pub(crate) max_retries: u32,
     pub(crate) retry_base_delay: Duration,
     pub(crate) jwks_ttl: Duration,
+    pub(crate) jwks_refetch_cooldown: Duration,
     pub(crate) trusted_keys: Option<KeySet>,
+    pub(crate) ledger_keys: Option<KeySet>,
     pub(crate) allow_insecure_http: bool,
+    pub(crate) proxy: Option<Secret>,
+    pub(crate) http_client: Option<reqwest::Client>,
     pub(crate) max_concurrent_requests: usize,
+    pub(crate) replay_store: Arc<dyn ReplayStore>,
     pub(crate) sleeper: Arc<dyn Sleeper>,
 }
 
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
-            .field("vault_url", &self.vault_url)
+            .field("vault_url", &redact_url(&self.vault_url))
             .field("api_key", &self.api_key)
             .field("timeout", &self.timeout)
             .field("verify_jwt", &self.verify_jwt)
@@ -98,9 +111,17 @@ impl fmt::Debug for Config {
             .field("max_retries", &self.max_retries)
             .field("retry_base_delay", &self.retry_base_delay)
             .field("jwks_ttl", &self.jwks_ttl)
+            .field("jwks_refetch_cooldown", &self.jwks_refetch_cooldown)
             .field("trusted_keys", &self.trusted_keys)
+            .field("ledger_keys", &self.ledger_keys)
             .field("allow_insecure_http", &self.allow_insecure_http)
+            .field(
+                "proxy",
+                &self.proxy.as_ref().map(|p| redact_url(p.expose())),
+            )
+            .field("http_client", &self.http_client.as_ref().map(|_| "custom"))
             .field("max_concurrent_requests", &self.max_concurrent_requests)
+            .field("replay_store", &self.replay_store)
             .finish_non_exhaustive()
     }
 }
@@ -122,16 +143,21 @@ impl Default for Config {
             max_retries: 3,
             retry_base_delay: Duration::from_millis(500),
             jwks_ttl: Duration::from_secs(300),
+            jwks_refetch_cooldown: DEFAULT_JWKS_REFETCH_COOLDOWN,
             trusted_keys: None,
+            ledger_keys: None,
             allow_insecure_http: false,
+            proxy: None,
+            http_client: None,
             max_concurrent_requests: 256,
+            replay_store: Arc::new(MemoryReplayStore::process()),
             sleeper: Arc::new(TokioSleeper),
         }
     }
 }
 
 impl Config {
-    /// Reads every `LEDGIX_*` variable (see the module docs); an invalid value is an error
+    /// Reads every `LEDGIX_*` variable (see the table above); an invalid value is an error
     /// naming the variable and the value.
     pub fn from_env() -> Result<Config, Error> {
         ConfigBuilder::from_env()?.build()
@@ -141,6 +167,7 @@ impl Config {
     pub fn builder() -> ConfigBuilder {
         ConfigBuilder {
             config: Config::default(),
+            error: None,
         }
     }
 
@@ -148,6 +175,7 @@ impl Config {
     pub fn to_builder(&self) -> ConfigBuilder {
         ConfigBuilder {
             config: self.clone(),
+            error: None,
         }
     }
 
@@ -159,11 +187,12 @@ impl Config {
     pub fn has_api_key(&self) -> bool {
         self.api_key.is_some()
     }
-    /// Per-request HTTP timeout.
+    /// Timeout of one HTTP exchange.
     pub fn timeout(&self) -> Duration {
         self.timeout
     }
-    /// Whether [`LedgixClient::request_clearance`] verifies the A-JWT. Guarded calls always do.
+    /// Whether [`LedgixClient::request_clearance`](crate::LedgixClient::request_clearance)
+    /// verifies the A-JWT. Guarded calls always do.
     pub fn verify_jwt(&self) -> bool {
         self.verify_jwt
     }
@@ -187,7 +216,8 @@ impl Config {
     pub fn review_poll_interval(&self) -> Duration {
         self.review_poll_interval
     }
-    /// How long to wait for a human review.
+    /// The deadline of one call: retries, `Retry-After` waits and the wait for a human review
+    /// all fit in it.
     pub fn review_timeout(&self) -> Duration {
         self.review_timeout
     }
@@ -207,18 +237,42 @@ impl Config {
     pub fn jwks_ttl(&self) -> Duration {
         self.jwks_ttl
     }
-    /// Keys pinned by the caller: when set, tokens and ledger proofs verify against these
-    /// and the Vault's JWKS endpoint is never consulted.
+    /// The least time between two JWKS fetches caused by tokens or bundles naming a key id the
+    /// cached JWKS lacks.
+    pub fn jwks_refetch_cooldown(&self) -> Duration {
+        self.jwks_refetch_cooldown
+    }
+    /// Keys pinned for A-JWTs: when set, tokens verify only against these and the Vault's
+    /// JWKS endpoint is not consulted for them.
     pub fn trusted_keys(&self) -> Option<&KeySet> {
         self.trusted_keys.as_ref()
+    }
+    /// Keys pinned for ledger proofs: when set, receipts and checkpoints verify only against
+    /// these and the Vault's JWKS endpoint is not consulted for them.
+    pub fn ledger_keys(&self) -> Option<&KeySet> {
+        self.ledger_keys.as_ref()
     }
     /// Whether plain `http://` to a host other than loopback is allowed.
     pub fn allow_insecure_http(&self) -> bool {
         self.allow_insecure_http
     }
+    /// Whether an HTTP proxy is configured for the Vault (its URL is never exposed: it may
+    /// carry credentials).
+    pub fn has_proxy(&self) -> bool {
+        self.proxy.is_some()
+    }
+    /// Whether the caller supplied the `reqwest::Client` (see [`ConfigBuilder::http_client`]).
+    pub fn has_http_client(&self) -> bool {
+        self.http_client.is_some()
+    }
     /// Most HTTP exchanges one client has in flight at once.
     pub fn max_concurrent_requests(&self) -> usize {
         self.max_concurrent_requests
+    }
+    /// Where used token ids are remembered (by default, one store shared by every client of
+    /// the process).
+    pub fn replay_store(&self) -> &Arc<dyn ReplayStore> {
+        &self.replay_store
     }
     /// The sleeper used for backoff and polling.
     pub fn sleeper(&self) -> &Arc<dyn Sleeper> {
@@ -226,10 +280,21 @@ impl Config {
     }
 }
 
-/// Builds a [`Config`]; every setter has the name of its field.
-#[derive(Debug, Clone)]
+/// Builds a [`Config`]. Setters chain; a bad value is reported by [`build`](Self::build).
+#[derive(Clone)]
 pub struct ConfigBuilder {
     config: Config,
+    /// The first error a setter met, reported by `build()`.
+    error: Option<String>,
+}
+
+impl fmt::Debug for ConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConfigBuilder")
+            .field("config", &self.config)
+            .field("error", &self.error)
+            .finish()
+    }
 }
 
 impl ConfigBuilder {
@@ -305,6 +370,9 @@ impl ConfigBuilder {
         if let Some(v) = get("LEDGIX_ALLOW_INSECURE_HTTP") {
             b = b.allow_insecure_http(env_bool("LEDGIX_ALLOW_INSECURE_HTTP", &v)?);
         }
+        if let Some(v) = get("LEDGIX_PROXY_URL") {
+            b = b.proxy(v.trim());
+        }
         Ok(b)
     }
 
@@ -325,14 +393,15 @@ impl ConfigBuilder {
         self.config.api_key = None;
         self
     }
-    /// Per-request HTTP timeout (default 30 s).
+    /// Timeout of one HTTP exchange (default 30 s; `LEDGIX_VAULT_TIMEOUT`).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.config.timeout = timeout;
         self
     }
-    /// Whether [`LedgixClient::request_clearance`] verifies the A-JWT (default true).
-    /// Guarded calls ([`ToolCall`](crate::ToolCall), `#[guarded]`) verify the token whatever
-    /// this says: no tool body ever runs on an unverified token.
+    /// Whether [`LedgixClient::request_clearance`](crate::LedgixClient::request_clearance)
+    /// verifies the A-JWT (default true). Guarded calls ([`ToolCall`](crate::ToolCall),
+    /// `#[guarded]`) verify the token whatever this says: no tool body ever runs on an
+    /// unverified token.
     pub fn verify_jwt(mut self, verify: bool) -> Self {
         self.config.verify_jwt = verify;
         self
@@ -363,7 +432,9 @@ impl ConfigBuilder {
         self.config.review_poll_interval = interval;
         self
     }
-    /// How long to wait for a human review (default 900 s).
+    /// The deadline of one call (default 900 s): the request with its retries and
+    /// `Retry-After` waits, then the wait for a human review, all fit in it. A call still
+    /// waiting for a reviewer at the deadline is [`Error::ReviewTimeout`].
     pub fn review_timeout(mut self, timeout: Duration) -> Self {
         self.config.review_timeout = timeout;
         self
@@ -388,23 +459,74 @@ impl ConfigBuilder {
         self.config.jwks_ttl = ttl;
         self
     }
-    /// Pins the keys tokens and ledger proofs must verify under, as a JWKS document. When set,
-    /// the Vault's JWKS endpoint is never used. An invalid document fails [`build`](Self::build).
-    pub fn trusted_keys(mut self, jwks_json: &str) -> Result<Self, Error> {
-        let keys = KeySet::from_jwks_json(jwks_json)
-            .map_err(|e| Error::Config(format!("trusted_keys: {e}")))?;
-        self.config.trusted_keys = Some(keys);
-        Ok(self)
+    /// The least time between two JWKS fetches caused by tokens or proof bundles that name a
+    /// key id the cached JWKS lacks (default 30 s). A flood of forged tokens with random key
+    /// ids then costs at most one fetch per cooldown; a real key rotation is picked up by the
+    /// first token signed with the new key once the cooldown has passed (or at the next
+    /// `jwks_ttl` refresh). Shorter values are for tests.
+    pub fn jwks_refetch_cooldown(mut self, cooldown: Duration) -> Self {
+        self.config.jwks_refetch_cooldown = cooldown;
+        self
     }
-    /// Pins an already parsed key set (see [`trusted_keys`](Self::trusted_keys)).
+    /// Pins the keys A-JWTs must verify under, as a JWKS document. When set, the Vault's JWKS
+    /// endpoint is not used for tokens. An invalid document fails [`build`](Self::build).
+    ///
+    /// These keys verify tokens only: ledger proofs verify under
+    /// [`ledger_keys`](Self::ledger_keys) (or the Vault's JWKS), so a token key can never vouch
+    /// for a checkpoint, nor a ledger key for a token.
+    pub fn trusted_keys(mut self, jwks_json: &str) -> Self {
+        if let Some(keys) = self.parse_keys("trusted_keys", jwks_json) {
+            self.config.trusted_keys = Some(keys);
+        }
+        self
+    }
+    /// Pins an already parsed key set for A-JWTs (see [`trusted_keys`](Self::trusted_keys)).
     pub fn trusted_key_set(mut self, keys: KeySet) -> Self {
         self.config.trusted_keys = Some(keys);
         self
     }
-    /// Allows plain `http://` to hosts other than loopback (default false: an API key must
-    /// not cross a network in clear).
+    /// Pins the keys ledger receipts and checkpoints must verify under, as a JWKS document.
+    /// When set, the Vault's JWKS endpoint is not used for ledger proofs. An invalid document
+    /// fails [`build`](Self::build).
+    pub fn ledger_keys(mut self, jwks_json: &str) -> Self {
+        if let Some(keys) = self.parse_keys("ledger_keys", jwks_json) {
+            self.config.ledger_keys = Some(keys);
+        }
+        self
+    }
+    /// Pins an already parsed key set for ledger proofs (see [`ledger_keys`](Self::ledger_keys)).
+    pub fn ledger_key_set(mut self, keys: KeySet) -> Self {
+        self.config.ledger_keys = Some(keys);
+        self
+    }
+    /// Allows plain `http://` to hosts other than loopback (default false: tool arguments,
+    /// tokens and the API key must not cross a network in clear).
     pub fn allow_insecure_http(mut self, allow: bool) -> Self {
         self.config.allow_insecure_http = allow;
+        self
+    }
+    /// Sends Vault traffic through this HTTP proxy (`http://` or `https://`, credentials in the
+    /// URL allowed; `LEDGIX_PROXY_URL`).
+    ///
+    /// The client this crate builds never takes a proxy from the environment (`HTTP_PROXY`,
+    /// `HTTPS_PROXY`, `ALL_PROXY`, …): a proxy that answered as the Vault could approve any
+    /// call. It uses exactly the proxy named here, and none for a loopback Vault.
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        let url = url.into();
+        self.config.proxy = (!url.is_empty()).then_some(Secret(url));
+        self
+    }
+    /// Uses this `reqwest::Client` for every exchange with the Vault, instead of the one this
+    /// crate builds: bring your own for a corporate CA, mutual TLS or a required egress proxy.
+    ///
+    /// Your client's settings then apply, proxy included (the crate's rule of no proxy unless
+    /// configured holds for its own client only; [`proxy`](Self::proxy) cannot be combined with
+    /// this). The API key, the per-exchange [`timeout`](Self::timeout) and the
+    /// `Idempotency-Key` are still set on each request. Build it with
+    /// `.redirect(reqwest::redirect::Policy::none())`: an answer that arrives through a
+    /// redirect is refused, but the request that followed it has already carried the API key.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.config.http_client = Some(client);
         self
     }
     /// Most HTTP exchanges one client (and its clones) keeps in flight at once (default 256);
@@ -413,16 +535,50 @@ impl ConfigBuilder {
         self.config.max_concurrent_requests = max;
         self
     }
+    /// Where used token ids are remembered, so that one approval runs one body.
+    ///
+    /// The default is [`MemoryReplayStore::process`]: one store shared by every client of the
+    /// process, so an approval resumed by another client (another worker, a client rebuilt
+    /// after a restart, `MockVault::client()`) still runs its body once. Across processes or
+    /// replicas, single use needs a store they share (the Redis one, feature `redis`).
+    pub fn replay_store(mut self, store: impl ReplayStore) -> Self {
+        self.config.replay_store = Arc::new(store);
+        self
+    }
     /// Replaces the sleeper used for backoff, `Retry-After` and polling.
     pub fn sleeper(mut self, sleeper: Arc<dyn Sleeper>) -> Self {
         self.config.sleeper = sleeper;
         self
     }
 
+    /// The key set of a JWKS document, or `None` with the error remembered for `build()` (the
+    /// first error of a setter wins).
+    fn parse_keys(&mut self, setter: &str, jwks_json: &str) -> Option<KeySet> {
+        KeySet::from_jwks_json(jwks_json)
+            .map_err(|e| {
+                self.error.get_or_insert(format!("{setter}: {e}"));
+            })
+            .ok()
+    }
+
     /// Checks the values and builds the configuration.
     pub fn build(self) -> Result<Config, Error> {
+        if let Some(message) = self.error {
+            return Err(Error::Config(message));
+        }
         let mut c = self.config;
-        c.vault_url = normalize_vault_url(&c.vault_url, c.allow_insecure_http)?;
+        c.vault_url =
+            normalize_vault_url(&c.vault_url, c.allow_insecure_http, c.api_key.is_some())?;
+        if let Some(proxy) = &c.proxy {
+            check_proxy_url(proxy.expose())?;
+            if c.http_client.is_some() {
+                return Err(Error::Config(
+                    "proxy and http_client are both set: the proxy applies to the client this \
+                     crate builds; configure it on your reqwest::Client instead"
+                        .into(),
+                ));
+            }
+        }
         if c.timeout.is_zero() {
             return Err(Error::Config("timeout must be greater than zero".into()));
         }
@@ -457,54 +613,128 @@ impl ConfigBuilder {
     }
 }
 
-/// Sets the process-wide default client used by guarded calls that have no task-local or
-/// explicit client. Returns that client. Calling it again replaces the default.
-pub fn configure(config: Config) -> Result<LedgixClient, Error> {
-    let client = LedgixClient::new(config)?;
-    crate::client::set_default_client(client.clone());
-    Ok(client)
-}
-
-fn normalize_vault_url(raw: &str, allow_insecure_http: bool) -> Result<String, Error> {
+/// Checks the Vault URL and returns it without a trailing slash. Errors never show the
+/// URL's credentials or query values: credentials are looked for first, and every URL shown
+/// is [`redact_url`]-ed.
+fn normalize_vault_url(
+    raw: &str,
+    allow_insecure_http: bool,
+    has_api_key: bool,
+) -> Result<String, Error> {
+    let shown = redact_url(raw);
     let url = reqwest::Url::parse(raw.trim())
-        .map_err(|e| Error::Config(format!("vault_url `{raw}` is not a URL: {e}")))?;
+        .map_err(|e| Error::Config(format!("vault_url `{shown}` is not a URL: {e}")))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::Config(format!(
+            "vault_url `{shown}` carries credentials; remove them from the URL and set api_key \
+             (LEDGIX_VAULT_API_KEY) instead"
+        )));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::Config(format!(
+            "vault_url `{shown}` must not carry a query or fragment; an API key goes in api_key \
+             (LEDGIX_VAULT_API_KEY)"
+        )));
+    }
     match url.scheme() {
         "https" => {}
         "http" => {
             if !allow_insecure_http && !is_loopback(&url) {
+                let what = if has_api_key {
+                    "the API key, tool arguments and tokens"
+                } else {
+                    "tool arguments and tokens"
+                };
                 return Err(Error::Config(format!(
-                    "vault_url `{raw}` is plain http:// to a host that is not loopback: the API \
-                     key would cross the network in clear. Use https://, or set \
+                    "vault_url `{shown}` is plain http:// to a host that is not loopback: {what} \
+                     would cross the network in clear. Use https://, or set \
                      allow_insecure_http(true) / LEDGIX_ALLOW_INSECURE_HTTP=true if you must"
                 )));
             }
         }
         other => {
             return Err(Error::Config(format!(
-                "vault_url `{raw}` has scheme `{other}`; expected https:// (or http:// to loopback)"
+                "vault_url `{shown}` has scheme `{other}`; expected https:// (or http:// to \
+                 loopback)"
             )));
         }
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::Config(format!(
-            "vault_url `{raw}` must not carry a query or fragment"
-        )));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(Error::Config(
-            "vault_url must not carry credentials; use api_key".into(),
-        ));
     }
     Ok(url.as_str().trim_end_matches('/').to_string())
 }
 
-fn is_loopback(url: &reqwest::Url) -> bool {
+/// A proxy URL must be `http://` or `https://` with a host.
+fn check_proxy_url(raw: &str) -> Result<(), Error> {
+    let shown = redact_url(raw);
+    let url = reqwest::Url::parse(raw.trim())
+        .map_err(|e| Error::Config(format!("proxy `{shown}` is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(Error::Config(format!(
+            "proxy `{shown}` must be an http:// or https:// URL with a host"
+        )));
+    }
+    Ok(())
+}
+
+/// Whether `url` names this machine (`localhost`, 127.0.0.0/8, `::1`).
+pub(crate) fn is_loopback(url: &reqwest::Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
     }
+}
+
+/// A URL as it may be shown in an error, a log line or `Debug`: user info replaced by `***`,
+/// query and fragment values by `***` (the names stay, they help find the mistake). Works on
+/// text that does not parse as a URL too.
+pub(crate) fn redact_url(raw: &str) -> String {
+    let raw = raw.trim();
+    let (scheme, rest) = match raw.find("://") {
+        Some(i) => raw.split_at(i + 3),
+        None => ("", raw),
+    };
+    // The authority ends at the first `/`, `?` or `#`; user info is everything up to its last `@`.
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let host = match authority.rfind('@') {
+        Some(at) => format!("***@{}", &authority[at + 1..]),
+        None => authority.to_string(),
+    };
+    let (path, query_and_fragment) = match tail.find(['?', '#']) {
+        Some(i) => tail.split_at(i),
+        None => (tail, ""),
+    };
+    let mut out = format!("{scheme}{host}{path}");
+    if !query_and_fragment.is_empty() {
+        out.push_str(&redact_query(query_and_fragment));
+    }
+    out
+}
+
+/// `?a=1&b=2#frag` → `?a=***&b=***#***`.
+fn redact_query(text: &str) -> String {
+    let (query, fragment) = match text.find('#') {
+        Some(i) => text.split_at(i),
+        None => (text, ""),
+    };
+    let mut out = String::new();
+    if let Some(q) = query.strip_prefix('?') {
+        out.push('?');
+        let names: Vec<String> = q
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, _)) => format!("{name}=***"),
+                None if pair.is_empty() => String::new(),
+                None => "***".to_string(),
+            })
+            .collect();
+        out.push_str(&names.join("&"));
+    }
+    if !fragment.is_empty() {
+        out.push_str("#***");
+    }
+    out
 }
 
 fn env_error(name: &str, value: &str, what: &str) -> Error {
@@ -654,24 +884,132 @@ mod tests {
     }
 
     #[test]
-    fn debug_hides_the_api_key() {
+    fn debug_hides_the_api_key_and_url_credentials() {
         let c = Config::builder()
             .vault_url("https://vault.example.com")
             .api_key("sk_live_51Hsecret")
             .agent_id("payments-agent")
+            .proxy("http://proxyuser:proxypass@proxy.corp:3128")
             .build()
             .unwrap();
         let dbg = format!("{c:?}");
-        assert_eq!(
-            dbg,
-            "Config { vault_url: \"https://vault.example.com\", api_key: Some(\"***\"), \
+        // The replay store's size depends on the other tests of this binary: not compared.
+        let expected = "Config { vault_url: \"https://vault.example.com\", api_key: Some(\"***\"), \
              timeout: 30s, verify_jwt: true, jwt_issuer: \"alcv-vault\", jwt_audience: \
              \"ledgix-sdk\", agent_id: \"payments-agent\", session_id: None, \
              review_poll_interval: 2s, review_timeout: 900s, review_mode: Block, max_retries: 3, \
-             retry_base_delay: 500ms, jwks_ttl: 300s, trusted_keys: None, \
-             allow_insecure_http: false, max_concurrent_requests: 256, .. }"
+             retry_base_delay: 500ms, jwks_ttl: 300s, jwks_refetch_cooldown: 30s, \
+             trusted_keys: None, ledger_keys: None, allow_insecure_http: false, \
+             proxy: Some(\"http://***@proxy.corp:3128\"), http_client: None, \
+             max_concurrent_requests: 256, replay_store: MemoryReplayStore { len: ";
+        assert!(dbg.starts_with(expected), "{dbg}");
+        assert!(dbg.ends_with(", .. }, .. }"), "{dbg}");
+        let pretty = format!("{c:#?}");
+        for secret in ["sk_live", "proxyuser", "proxypass"] {
+            assert!(!pretty.contains(secret), "{secret}: {pretty}");
+        }
+        // Before build() too: a builder holding a URL with credentials never shows them.
+        let builder =
+            Config::builder().vault_url("http://admin:hunter2@vault.example.com/?api_key=k1");
+        let dbg = format!("{builder:?}");
+        assert!(!dbg.contains("hunter2") && !dbg.contains("k1"), "{dbg}");
+        assert!(
+            dbg.contains("http://***@vault.example.com/?api_key=***"),
+            "{dbg}"
         );
-        assert!(!format!("{c:#?}").contains("sk_live"));
+    }
+
+    #[test]
+    fn url_errors_never_echo_credentials_or_query_values() {
+        let cases = [
+            "http://admin:hunter2@vault.example.com",
+            "https://admin:hunter2@vault.example.com/api",
+            "http://admin:hunter2@10.0.0.1:8000",
+            "https://vault.example.com/?api_key=hunter2",
+            "https://vault.example.com/#hunter2",
+            "http://vault.example.com/?api_key=hunter2",
+            "ftp://admin:hunter2@vault",
+            "http://admin:hunter2@[::1",
+            "admin:hunter2@vault.example.com",
+            "not a url ?api_key=hunter2",
+        ];
+        for raw in cases {
+            let err = Config::builder().vault_url(raw).build().unwrap_err();
+            let text = err.to_string();
+            assert!(matches!(err, Error::Config(_)), "{raw}: {err:?}");
+            assert!(!text.contains("hunter2"), "{raw}: {text}");
+            // (Credentials are fine in a proxy URL; they still never show.)
+            match Config::builder().proxy(raw).build() {
+                Err(e) => assert!(!e.to_string().contains("hunter2"), "proxy {raw}: {e}"),
+                Ok(c) => assert!(!format!("{c:?}").contains("hunter2"), "proxy {raw}"),
+            }
+            let lookup = |n: &str| (n == "LEDGIX_VAULT_URL").then(|| raw.to_string());
+            let err = ConfigBuilder::from_lookup(lookup)
+                .and_then(ConfigBuilder::build)
+                .unwrap_err()
+                .to_string();
+            assert!(!err.contains("hunter2"), "env {raw}: {err}");
+        }
+        // Credentials are named before any other problem of the URL.
+        let err = Config::builder()
+            .vault_url("http://admin:hunter2@vault.example.com/?x=1")
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("carries credentials"), "{err}");
+    }
+
+    #[test]
+    fn redaction_keeps_what_helps_find_the_mistake() {
+        for (raw, shown) in [
+            (
+                "https://vault.example.com/api",
+                "https://vault.example.com/api",
+            ),
+            (
+                "http://u:p@host:8000/x?a=1&b=2#f",
+                "http://***@host:8000/x?a=***&b=***#***",
+            ),
+            ("http://u@h", "http://***@h"),
+            ("host/path?token", "host/path?***"),
+            ("", ""),
+        ] {
+            assert_eq!(redact_url(raw), shown, "{raw}");
+        }
+    }
+
+    #[test]
+    fn the_plain_http_refusal_names_the_api_key_only_when_one_is_set() {
+        let without = Config::builder()
+            .vault_url("http://vault.example.com")
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(!without.contains("API key"), "{without}");
+        assert!(without.contains("tool arguments and tokens"), "{without}");
+        let with = Config::builder()
+            .vault_url("http://vault.example.com")
+            .api_key("k")
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(with.contains("the API key"), "{with}");
+    }
+
+    #[test]
+    fn proxy_settings_are_checked() {
+        let c = from(&[("LEDGIX_PROXY_URL", "http://proxy.corp:3128")]).unwrap();
+        assert!(c.has_proxy());
+        for bad in ["socks5://proxy:1080", "proxy.corp:3128", "http://"] {
+            assert!(Config::builder().proxy(bad).build().is_err(), "{bad}");
+        }
+        let err = Config::builder()
+            .proxy("http://proxy.corp:3128")
+            .http_client(reqwest::Client::new())
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("http_client"), "{err}");
     }
 
     #[test]
@@ -707,8 +1045,55 @@ mod tests {
     }
 
     #[test]
-    fn trusted_keys_are_validated_when_set() {
-        let err = Config::builder().trusted_keys("{\"keys\":[]}").unwrap_err();
+    fn a_bad_key_document_is_reported_by_build_and_the_chain_goes_on() {
+        for bad in ["{\"keys\":[]}", "not json"] {
+            let err = Config::builder()
+                .trusted_keys(bad)
+                .agent_id("still chaining")
+                .build()
+                .unwrap_err();
+            assert!(
+                matches!(&err, Error::Config(m) if m.starts_with("trusted_keys:")),
+                "{err:?}"
+            );
+            let err = Config::builder().ledger_keys(bad).build().unwrap_err();
+            assert!(
+                matches!(&err, Error::Config(m) if m.starts_with("ledger_keys:")),
+                "{err:?}"
+            );
+        }
+        // The first error wins; a later good document does not hide it.
+        let good = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k","x":"A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg"}]}"#;
+        let err = Config::builder()
+            .trusted_keys("[]")
+            .trusted_keys(good)
+            .build()
+            .unwrap_err();
         assert!(matches!(err, Error::Config(_)));
+        let c = Config::builder().trusted_keys(good).build().unwrap();
+        assert_eq!(c.trusted_keys().map(KeySet::len), Some(1));
+        assert!(
+            c.ledger_keys().is_none(),
+            "token keys never pin ledger keys"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn durations_never_panic(s in "\\PC{0,16}") {
+            let _ = parse_duration(&s);
+        }
+
+        #[test]
+        fn redaction_never_panics_and_hides_userinfo(
+            user in "[a-z]{1,8}",
+            pass in "[a-z0-9]{6,12}",
+            host in "[a-z]{1,10}(\\.[a-z]{2,5})?",
+            tail in "\\PC{0,24}",
+        ) {
+            let raw = format!("https://{user}:{pass}@{host}{tail}");
+            let shown = redact_url(&raw);
+            proptest::prop_assert!(!shown.contains(&format!(":{pass}@")), "{}", shown);
+        }
     }
 }

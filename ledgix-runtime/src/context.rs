@@ -1,13 +1,16 @@
-//! The clearance of the running guarded call, held in tokio task-locals.
+//! The clearance of the running guarded call, held in a tokio task-local.
 //!
 //! Inside a guarded body, [`current_token()`] is the A-JWT that cleared it; outside, `None`.
 //! A nested guarded call shadows the outer clearance and restores it when it ends. Task-locals
-//! do not cross `tokio::spawn`: wrap the spawned future in [`propagate`] to carry them.
+//! do not cross `tokio::spawn`: wrap the spawned future in [`propagate`](crate::propagate) to
+//! carry them.
+//!
+//! This module knows the wire types and the token claims, nothing of the client: the client
+//! and the guard build an [`ActiveClearance`] and run a body under it.
 
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::client::LedgixClient;
 use crate::protocol::ClearanceResponse;
 use crate::token::TokenClaims;
 
@@ -18,9 +21,18 @@ pub(crate) struct ActiveClearance {
     pub(crate) claims: Arc<TokenClaims>,
 }
 
+impl ActiveClearance {
+    /// The clearance of a verified approval.
+    pub(crate) fn new(response: ClearanceResponse, claims: TokenClaims) -> Self {
+        ActiveClearance {
+            response: Arc::new(response),
+            claims: Arc::new(claims),
+        }
+    }
+}
+
 tokio::task_local! {
     static CLEARANCE: Option<ActiveClearance>;
-    static CLIENT: Option<LedgixClient>;
 }
 
 /// The A-JWT of the guarded call running in this task, if any.
@@ -32,6 +44,24 @@ pub fn current_token() -> Option<String> {
 }
 
 /// The Vault's whole answer for the guarded call running in this task, if any.
+///
+/// Inside a guarded body this is how to learn the call's `request_id` (to fetch its ledger
+/// proof later, or to log it next to the tool's own result):
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), ledgix_runtime::Error> {
+/// let (receipt, request_id) = ledgix_runtime::ToolCall::new("stripe_refund")
+///     .arg("charge_id", &"ch_3Pxyz")
+///     .run(async {
+///         let clearance = ledgix_runtime::current_clearance().expect("inside a guarded body");
+///         Ok::<_, ledgix_runtime::Error>(("re_123", clearance.request_id.clone()))
+///     })
+///     .await?;
+/// # let _ = (receipt, request_id); Ok(()) }
+/// ```
+///
+/// [`ToolCall::run_with_clearance`](crate::ToolCall::run_with_clearance) hands it back with
+/// the body's output instead.
 pub fn current_clearance() -> Option<Arc<ClearanceResponse>> {
     CLEARANCE
         .try_with(|c| c.as_ref().map(|c| c.response.clone()))
@@ -47,23 +77,10 @@ pub fn current_claims() -> Option<Arc<TokenClaims>> {
         .flatten()
 }
 
-/// Carries this task's clearance and client override into a future that will run elsewhere,
-/// typically `tokio::spawn(ledgix::propagate(fut))`.
-pub fn propagate<F: Future>(fut: F) -> impl Future<Output = F::Output> {
+/// Wraps `fut` so that it runs under this task's clearance (if any), wherever it is polled.
+pub(crate) fn carry<F: Future>(fut: F) -> impl Future<Output = F::Output> {
     let clearance = CLEARANCE.try_with(Clone::clone).ok().flatten();
-    let client = scoped_client();
-    CLIENT.scope(client, CLEARANCE.scope(clearance, fut))
-}
-
-/// Runs `fut` with `client` as the client of every guarded call inside it (the highest
-/// priority in client resolution; `MockVault::scope` uses it).
-pub async fn with_client<F: Future>(client: LedgixClient, fut: F) -> F::Output {
-    CLIENT.scope(Some(client), fut).await
-}
-
-/// The task-local client override, if any.
-pub(crate) fn scoped_client() -> Option<LedgixClient> {
-    CLIENT.try_with(Clone::clone).ok().flatten()
+    CLEARANCE.scope(clearance, fut)
 }
 
 /// Runs `fut` under `active`.

@@ -4,6 +4,7 @@
 //! runs the tool: a denial, a timeout, a transport failure and a bad token all end the call
 //! before the body starts.
 
+use std::fmt;
 use std::time::Duration;
 
 use crate::client::PendingApproval;
@@ -17,7 +18,9 @@ use crate::protocol::ClearanceResponse;
 #[non_exhaustive]
 pub enum Error {
     /// The Vault (or a reviewer) denied the request. Retrying the same call will not help.
-    #[error("clearance denied (request_id {}): {}", .0.request_id, .0.reason)]
+    /// (The reason in this message is cut at [`MAX_REASON_SHOWN`] characters; the whole text is
+    /// in [`Denial::reason`].)
+    #[error("clearance denied (request_id {}): {}", .0.request_id, shown_reason(&.0.reason))]
     Denied(Denial),
 
     /// A human review did not finish within `review_timeout`. The request may still be
@@ -34,9 +37,10 @@ pub enum Error {
     ReviewPending(PendingApproval),
 
     /// The Vault could not be reached: connection refused or reset, DNS, TLS, or a timeout,
-    /// after every retry.
+    /// after every retry (or when the call's deadline left no time for another). The transport
+    /// error is its [`source()`](std::error::Error::source).
     #[error("could not reach the Vault: {0}")]
-    Connection(String),
+    Connection(#[source] ConnectionError),
 
     /// The Vault answered with an HTTP status that is not retried (4xx other than 429), or a
     /// 5xx after every retry.
@@ -48,11 +52,12 @@ pub enum Error {
         body: String,
     },
 
-    /// The Vault kept answering 429 (its clearance queue is full).
-    #[error("the Vault's clearance queue is saturated: {attempts} consecutive 429 answers{}",
+    /// The Vault kept answering 429 (its clearance queue is full): more than 10 times to one
+    /// request, or until the call's deadline left no time to wait for another try.
+    #[error("the Vault's clearance queue is saturated: {attempts} answers 429 to one request{}",
         .last_retry_after.map(|d| format!(" (last Retry-After {}s)", d.as_secs_f64())).unwrap_or_default())]
     QueueSaturated {
-        /// How many 429 answers came in a row.
+        /// How many 429 answers the request got (5xx answers in between do not reset it).
         attempts: u32,
         /// The last `Retry-After` the Vault sent, if any.
         last_retry_after: Option<Duration>,
@@ -97,6 +102,74 @@ fn http_hint(status: u16) -> &'static str {
         422 => " (unprocessable request)",
         _ => "",
     }
+}
+
+/// Why the Vault could not be reached: what was being done, how it failed, after how many
+/// attempts. The transport error (reqwest's, with its own chain down to the OS) is its
+/// [`source()`](std::error::Error::source).
+#[derive(Debug)]
+pub struct ConnectionError {
+    message: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl ConnectionError {
+    /// An error described by `message`, with no underlying source.
+    pub fn new(message: impl Into<String>) -> Self {
+        ConnectionError {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// An error described by `message`, caused by `source`.
+    pub fn with_source(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        ConnectionError {
+            message: message.into(),
+            source: Some(Box::new(source)),
+        }
+    }
+
+    /// The description, without the source's.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for ConnectionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConnectionError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// The most characters of the Vault's `reason` text that go into an error message,
+/// [`Error::tool_message`] or a log line (the whole text stays in [`Denial::reason`]).
+pub const MAX_REASON_SHOWN: usize = 500;
+
+/// The Vault's `reason` as it may be shown: control characters (newlines included) as spaces,
+/// cut at [`MAX_REASON_SHOWN`] characters with `…` appended when cut.
+pub(crate) fn shown_reason(reason: &str) -> String {
+    let mut out: String = reason
+        .trim()
+        .chars()
+        .take(MAX_REASON_SHOWN)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if reason.trim().chars().nth(MAX_REASON_SHOWN).is_some() {
+        out.push('…');
+    }
+    out
 }
 
 /// Details of a denial: who decided, why, and the Vault's whole answer.
@@ -157,7 +230,7 @@ impl Error {
 
     /// A message fit to hand back to a language model as the tool's result: it says the tool
     /// did not run, why, and whether retrying can help. It never contains secrets or the
-    /// arguments.
+    /// arguments; the Vault's reason is cut at [`MAX_REASON_SHOWN`] characters, on one line.
     pub fn tool_message(&self) -> String {
         let rid = self
             .request_id()
@@ -170,9 +243,9 @@ impl Error {
                     .as_deref()
                     .map(|c| format!(" [{c}]"))
                     .unwrap_or_default();
-                let reason = d.reason.trim();
+                let reason = shown_reason(&d.reason);
                 let reason = if reason.is_empty() {
-                    "no reason given"
+                    "no reason given".to_string()
                 } else {
                     reason
                 };
@@ -248,7 +321,7 @@ mod tests {
 
     #[test]
     fn transport_errors_are_retryable_and_not_denials() {
-        let err = Error::Connection("connection refused".into());
+        let err = Error::Connection(ConnectionError::new("connection refused"));
         assert!(!err.is_denied());
         assert!(err.is_retryable());
         assert!(err.tool_message().contains("Retrying later may succeed"));
@@ -258,5 +331,48 @@ mod tests {
         };
         assert!(err.to_string().contains("LEDGIX_VAULT_API_KEY"));
         assert!(!err.is_retryable());
+    }
+
+    #[test]
+    fn a_connection_error_keeps_its_source_out_of_its_message() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused by peer");
+        let err = Error::Connection(ConnectionError::with_source(
+            "POST /request-clearance: connection failed (after 4 attempts)",
+            io,
+        ));
+        assert_eq!(
+            err.to_string(),
+            "could not reach the Vault: POST /request-clearance: connection failed (after 4 \
+             attempts)"
+        );
+        let source = std::error::Error::source(&err).expect("the ConnectionError");
+        let cause = source.source().expect("the transport error");
+        assert_eq!(cause.to_string(), "refused by peer");
+    }
+
+    #[test]
+    fn the_vaults_reason_is_cut_and_kept_on_one_line() {
+        let long = format!("line one\nline two {}", "x".repeat(5_000));
+        let resp: ClearanceResponse = serde_json::from_value(serde_json::json!({
+            "status": "denied", "reason": long, "request_id": "r-9",
+        }))
+        .unwrap();
+        let err = Error::Denied(Denial::from_response(resp));
+        let Error::Denied(d) = &err else {
+            unreachable!()
+        };
+        assert_eq!(d.reason, long, "the whole reason stays available");
+        for text in [err.tool_message(), err.to_string()] {
+            assert!(!text.contains('\n'), "{text}");
+            assert!(text.contains("line one line two"), "{text}");
+            assert!(text.contains('…'), "{text}");
+            assert!(
+                text.chars().count() < MAX_REASON_SHOWN + 400,
+                "{}",
+                text.len()
+            );
+        }
+        let short = shown_reason("  fine.  ");
+        assert_eq!(short, "fine.");
     }
 }

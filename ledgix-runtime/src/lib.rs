@@ -2,11 +2,14 @@
 //!
 //! Everything that runs when a guarded tool call asks the Ledgix Vault for clearance:
 //! configuration ([`Config`]), the HTTP client with retries and polling ([`LedgixClient`]),
-//! the wire types ([`protocol`]), A-JWT verification with argument binding ([`token`]),
-//! the task-local clearance ([`current_token`]), the imperative guard both macros expand to
-//! ([`ToolCall`]), the `ledgix.json` manifest at run time ([`Manifest`]), offline ledger
-//! verification ([`ledger`]) and, behind the `mock` feature, a stateful fake Vault on loopback
-//! (`mock`).
+//! the wire types ([`ClearanceRequest`], [`ClearanceResponse`]), A-JWT verification with
+//! argument binding ([`token`]), the task-local clearance ([`current_token`]), the imperative
+//! guard both macros expand to ([`ToolCall`]), the `ledgix.json` manifest at run time
+//! ([`Manifest`]), offline ledger verification ([`ledger`]) and, behind the `mock` feature, a
+//! stateful fake Vault on loopback (`mock`).
+//!
+//! Every item has one public path: the crate root, or the module named in its path for the
+//! [`ledger`], [`token`] and `mock` modules.
 //!
 //! Most users depend on the `ledgix` facade crate, which re-exports this crate and adds the
 //! `#[guarded]` and `instrument!` macros.
@@ -14,44 +17,47 @@
 #![warn(missing_docs)]
 
 mod b64;
-pub mod client;
-pub mod config;
-pub mod context;
-pub mod error;
-pub mod guard;
-pub mod jwk;
+mod client;
+mod config;
+mod context;
+mod error;
+mod guard;
+mod jwk;
 pub mod ledger;
 mod macro_support;
 mod manifest;
 #[cfg(feature = "mock")]
 pub mod mock;
-pub mod protocol;
+mod protocol;
 mod reviews;
-pub mod sleep;
+mod sleep;
 pub mod token;
 
-pub use client::{LedgixClient, PendingApproval};
-pub use config::{Config, ConfigBuilder, ReviewMode, configure};
-pub use context::{current_claims, current_clearance, current_token, propagate, with_client};
-pub use error::{Denial, Error};
+pub use client::{LedgixClient, PendingApproval, configure, propagate, with_client};
+pub use config::{Config, ConfigBuilder, ReviewMode};
+pub use context::{current_claims, current_clearance, current_token};
+pub use error::{ConnectionError, Denial, Error, MAX_REASON_SHOWN};
 pub use guard::ToolCall;
+pub use jwk::{Jwk, JwkError, KeySet};
 pub use manifest::{Manifest, ManifestEntry};
 pub use protocol::{
     ClearanceRequest, ClearanceResponse, ClearanceStatus, ConfidenceBucket, DecisionStatus,
-    PolicyRegistration, PolicyRegistrationResponse, ProtocolError,
+    PolicyRegistration, PolicyRegistrationResponse, ProtocolError, ReviewDecision,
 };
 pub use reviews::PendingReview;
-pub use sleep::{Sleeper, TokioSleeper};
-pub use token::{
-    Audience, MemoryReplayStore, ReplayCache, ReplayStore, TokenClaims, TokenSigner, TokenVerifier,
-    tool_args_hash,
-};
+pub use sleep::{SleepFuture, Sleeper, TokioSleeper};
+pub use token::binding::tool_args_hash;
+pub use token::claims::{Audience, TokenClaims};
+pub use token::store::{MemoryReplayStore, ReplayStore};
+pub use token::verifier::TokenVerifier;
 
 /// Items the macros expand to. Not a public API: names here may change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::guard::{ToolCall, tool_args_error};
+    pub use crate::guard::ToolCall;
     pub use crate::macro_support::*;
-    pub use serde;
     pub use serde_json;
+
+    /// Duration parsing of the `LEDGIX_*` variables, for this crate's own binaries.
+    pub use crate::config::parse_duration;
 }

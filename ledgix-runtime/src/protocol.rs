@@ -78,7 +78,8 @@ pub struct ClearanceRequest {
 }
 
 impl ClearanceRequest {
-    /// A request for `tool_name` with no arguments; fill it with the `with_*` methods.
+    /// A request for `tool_name` with no arguments; fill it with the builder methods
+    /// ([`arg`](Self::arg), [`policy`](Self::policy), ...), named as [`ToolCall`](crate::ToolCall)'s.
     pub fn new(tool_name: impl Into<String>) -> Self {
         ClearanceRequest {
             tool_name: tool_name.into(),
@@ -99,41 +100,81 @@ impl ClearanceRequest {
         }
     }
 
-    /// Sets all arguments at once.
-    pub fn with_args(mut self, tool_args: Map<String, Value>) -> Self {
-        self.tool_args = tool_args;
+    /// Adds arguments (replacing any of the same name).
+    pub fn args(mut self, tool_args: Map<String, Value>) -> Self {
+        self.tool_args.extend(tool_args);
         self
     }
 
     /// Adds one argument.
-    pub fn with_arg(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+    pub fn arg(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
         self.tool_args.insert(name.into(), value.into());
         self
     }
 
     /// Sets the agent id (empty: the client's configured `agent_id` is used).
-    pub fn with_agent_id(mut self, agent_id: impl Into<String>) -> Self {
+    pub fn agent_id(mut self, agent_id: impl Into<String>) -> Self {
         self.agent_id = agent_id.into();
         self
     }
 
     /// Sets the session id.
-    pub fn with_session_id(mut self, session_id: impl Into<String>) -> Self {
+    pub fn session_id(mut self, session_id: impl Into<String>) -> Self {
         self.session_id = Some(session_id.into());
         self
     }
 
     /// Sets `context.policy_id`.
-    pub fn with_policy(mut self, policy_id: impl Into<String>) -> Self {
+    pub fn policy(mut self, policy_id: impl Into<String>) -> Self {
         self.context
             .insert("policy_id".to_string(), Value::String(policy_id.into()));
         self
     }
 
     /// Adds one context entry.
-    pub fn with_context(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+    pub fn context(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
         self.context.insert(key.into(), value.into());
         self
+    }
+
+    /// Sets all arguments at once.
+    #[deprecated(
+        since = "0.2.0",
+        note = "use `args` (it adds to the arguments already set)"
+    )]
+    pub fn with_args(mut self, tool_args: Map<String, Value>) -> Self {
+        self.tool_args = tool_args;
+        self
+    }
+
+    /// Adds one argument.
+    #[deprecated(since = "0.2.0", note = "renamed `arg`, as on `ToolCall`")]
+    pub fn with_arg(self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.arg(name, value)
+    }
+
+    /// Sets the agent id.
+    #[deprecated(since = "0.2.0", note = "renamed `agent_id`, as on `ToolCall`")]
+    pub fn with_agent_id(self, agent_id: impl Into<String>) -> Self {
+        self.agent_id(agent_id)
+    }
+
+    /// Sets the session id.
+    #[deprecated(since = "0.2.0", note = "renamed `session_id`, as on `ToolCall`")]
+    pub fn with_session_id(self, session_id: impl Into<String>) -> Self {
+        self.session_id(session_id)
+    }
+
+    /// Sets `context.policy_id`.
+    #[deprecated(since = "0.2.0", note = "renamed `policy`, as on `ToolCall`")]
+    pub fn with_policy(self, policy_id: impl Into<String>) -> Self {
+        self.policy(policy_id)
+    }
+
+    /// Adds one context entry.
+    #[deprecated(since = "0.2.0", note = "renamed `context`, as on `ToolCall`")]
+    pub fn with_context(self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.context(key, value)
     }
 
     /// The policy id carried in `context.policy_id`, if any.
@@ -674,8 +715,8 @@ mod tests {
     #[test]
     fn request_builder_puts_policy_in_context() {
         let req = ClearanceRequest::new("stripe_refund")
-            .with_arg("amount", 45)
-            .with_policy("refund_policy_v1");
+            .arg("amount", 45)
+            .policy("refund_policy_v1");
         let v = serde_json::to_value(&req).unwrap();
         assert_eq!(v["context"]["policy_id"], "refund_policy_v1");
         assert_eq!(v["tool_args"]["amount"], 45);

@@ -56,7 +56,9 @@ impl LedgixClient {
     /// `GET /reviews`: the calls waiting for a human reviewer, oldest first. The mock Vault
     /// serves this list; a Vault that does not answers [`Error::Http`] with status 404.
     pub async fn pending_reviews(&self) -> Result<Vec<PendingReview>, Error> {
-        let queue: ReviewQueue = self.get_json("/reviews", &[], "GET /reviews").await?;
+        let queue: ReviewQueue = self
+            .get_json("/reviews", &[], "GET /reviews", &mut self.deadline())
+            .await?;
         Ok(queue.reviews)
     }
 }

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use ledgix::config::parse_duration;
+use ledgix::__private::parse_duration;
 use ledgix::mock::{MockVault, RulesFile};
 
 /// The options, as `--help` lists them (after a usage line naming the program).

@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::{Signer, SigningKey};
-use ledgix::jwk::{Jwk, KeySet};
 use ledgix::ledger::merkle::{self, MerkleTree};
 use ledgix::ledger::{
     ConsistencyProof, InclusionProof, LedgerCheckpoint, LedgerEntry, LedgerKeyVersion, ProofBundle,
     TrustedKeys, hash,
 };
+use ledgix::{Jwk, KeySet};
 use serde::Deserialize;
 use serde_json::{Value, json};
 

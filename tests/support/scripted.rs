@@ -320,7 +320,7 @@ impl RecordingSleeper {
 }
 
 impl ledgix::Sleeper for RecordingSleeper {
-    fn sleep(&self, d: Duration) -> ledgix::sleep::SleepFuture {
+    fn sleep(&self, d: Duration) -> ledgix::SleepFuture {
         self.slept.lock().unwrap().push(d);
         Box::pin(tokio::task::yield_now())
     }

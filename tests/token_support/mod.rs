@@ -6,7 +6,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::{Signer, SigningKey};
-use ledgix::token::{Audience, TokenClaims, TokenSigner, TokenVerifier};
+use ledgix::token::TokenSigner;
+use ledgix::{Audience, TokenClaims, TokenVerifier};
 use serde_json::{Map, Value, json};
 
 pub const VALID_JWT: &str = include_str!("../fixtures/vault/ajwt_token_valid.jwt");

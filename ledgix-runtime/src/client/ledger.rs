@@ -1,12 +1,16 @@
 //! Ledger endpoints of the client: fetching entries, checkpoints, proofs and proof bundles,
-//! and verifying them offline (see [`crate::ledger`]) against the keys the client trusts —
-//! the keys pinned in [`Config`](crate::Config), else the JWKS of the configured Vault.
-//! Keys a bundle embeds are never trusted on their own.
+//! and verifying them offline (see [`crate::ledger`]) against the keys the client trusts for
+//! the ledger — the keys pinned with `ConfigBuilder::ledger_keys`, else the JWKS of the
+//! configured Vault (never the keys pinned for tokens). Keys a bundle embeds are never trusted
+//! on their own.
 
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use super::LedgixClient;
+use super::transport::Deadline;
 use crate::error::Error;
+use crate::jwk::KeySet;
 use crate::ledger::{
     self, BundleVerification, CheckpointPage, ConsistencyProof, InclusionProof, LedgerCheckpoint,
     LedgerEntry, LedgerError, LedgerPage, LedgerVerification, ProofBundle, TrustedKeys,
@@ -23,7 +27,12 @@ impl LedgixClient {
     /// 1..=500).
     pub async fn fetch_ledger(&self, limit: u32) -> Result<Vec<LedgerEntry>, Error> {
         let page: LedgerPage = self
-            .get_json("/ledger", &[("limit", clamp(limit))], "GET /ledger")
+            .get_json(
+                "/ledger",
+                &[("limit", clamp(limit))],
+                "GET /ledger",
+                &mut self.deadline(),
+            )
             .await?;
         Ok(page.entries)
     }
@@ -39,6 +48,7 @@ impl LedgixClient {
                 "/ledger/checkpoints",
                 &[("limit", clamp(limit))],
                 "GET /ledger/checkpoints",
+                &mut self.deadline(),
             )
             .await?;
         Ok(page.checkpoints)
@@ -49,7 +59,12 @@ impl LedgixClient {
     pub async fn fetch_inclusion_proof(&self, request_id: &str) -> Result<InclusionProof, Error> {
         let what = "GET /ledger/proof/inclusion";
         let proof: InclusionProof = self
-            .get_sealed("/ledger/proof/inclusion", request_id, what)
+            .get_sealed(
+                "/ledger/proof/inclusion",
+                request_id,
+                what,
+                &mut self.deadline(),
+            )
             .await?;
         about_request(what, request_id, &proof.request_id)?;
         Ok(proof)
@@ -69,6 +84,7 @@ impl LedgixClient {
                 ("to", to_checkpoint_id.to_string()),
             ],
             "GET /ledger/proof/consistency",
+            &mut self.deadline(),
         )
         .await
     }
@@ -78,9 +94,18 @@ impl LedgixClient {
     /// `Error::Ledger(LedgerError::NotSealed { .. })`, not a verification failure; see
     /// [`wait_for_ledger_proof_bundle`](Self::wait_for_ledger_proof_bundle).
     pub async fn fetch_ledger_proof_bundle(&self, request_id: &str) -> Result<ProofBundle, Error> {
+        self.fetch_bundle_within(request_id, &mut self.deadline())
+            .await
+    }
+
+    async fn fetch_bundle_within(
+        &self,
+        request_id: &str,
+        deadline: &mut Deadline,
+    ) -> Result<ProofBundle, Error> {
         let what = "GET /ledger/proof/bundle";
         let bundle: ProofBundle = self
-            .get_sealed("/ledger/proof/bundle", request_id, what)
+            .get_sealed("/ledger/proof/bundle", request_id, what, deadline)
             .await?;
         about_request(what, request_id, &bundle.event.request_id)?;
         about_request(what, request_id, &bundle.inclusion.request_id)?;
@@ -89,27 +114,22 @@ impl LedgixClient {
 
     /// [`fetch_ledger_proof_bundle`](Self::fetch_ledger_proof_bundle), asking again every
     /// `review_poll_interval` (through the configured sleeper) while the decision is not
-    /// sealed; after `timeout` the `NotSealed` error is returned.
+    /// sealed; after `timeout` (retries of each fetch included) the `NotSealed` error is
+    /// returned.
     pub async fn wait_for_ledger_proof_bundle(
         &self,
         request_id: &str,
         timeout: Duration,
     ) -> Result<ProofBundle, Error> {
         let config = self.config();
-        let started = Instant::now();
-        let mut slept = Duration::ZERO;
+        let mut deadline = Deadline::after(timeout);
         loop {
-            match self.fetch_ledger_proof_bundle(request_id).await {
+            match self.fetch_bundle_within(request_id, &mut deadline).await {
                 Err(Error::Ledger(LedgerError::NotSealed { .. })) => {
-                    // Time counts as slept (an injected sleeper makes it deterministic) and
-                    // as elapsed on the clock (slow answers count too).
-                    let spent = slept.max(started.elapsed());
-                    let Some(left) = timeout.checked_sub(spent).filter(|d| !d.is_zero()) else {
+                    if deadline.is_over() {
                         return Err(not_sealed(request_id));
-                    };
-                    let wait = config.review_poll_interval.min(left);
-                    config.sleeper.sleep(wait).await;
-                    slept += wait;
+                    }
+                    deadline.pause(config, config.review_poll_interval).await;
                 }
                 other => return other,
             }
@@ -117,20 +137,28 @@ impl LedgixClient {
     }
 
     /// Verifies a proof bundle offline ([`ledger::verify_proof_bundle`]) against the keys
-    /// this client trusts. When the keys come from the Vault's JWKS and the bundle is signed
-    /// by a key id the cached JWKS lacks, the JWKS is fetched again once (key rotation).
+    /// this client trusts for the ledger. When the keys come from the Vault's JWKS and the
+    /// bundle is signed by a key id the cached JWKS lacks, the JWKS is fetched again (key
+    /// rotation) — at most once per `jwks_refetch_cooldown`, whatever the key ids of the
+    /// bundles verified meanwhile.
     pub async fn verify_ledger_proof_bundle(
         &self,
         bundle: &ProofBundle,
     ) -> Result<BundleVerification, Error> {
-        let keys = self.ledger_keys(None).await?;
-        match ledger::verify_proof_bundle(bundle, &keys) {
-            Err(LedgerError::UntrustedKey { kid, .. }) if self.inner.pinned_keys.is_none() => {
-                let keys = self.ledger_keys(Some(&kid)).await?;
-                Ok(ledger::verify_proof_bundle(bundle, &keys)?)
-            }
-            other => Ok(other?),
+        let keys = self.ledger_key_set(None).await?;
+        let first =
+            ledger::verify_proof_bundle(bundle, &TrustedKeys::from_key_set((*keys).clone()));
+        let unknown_kid = match &first {
+            Err(LedgerError::UntrustedKey { kid, .. }) if self.inner.ledger_keys.is_none() => kid,
+            _ => return Ok(first?),
+        };
+        let fresh = self.ledger_key_set(Some(unknown_kid)).await?;
+        if Arc::ptr_eq(&fresh, &keys) {
+            // Not fetched again (the cooldown): the same keys give the same answer.
+            return Ok(first?);
         }
+        let fresh = TrustedKeys::from_key_set((*fresh).clone());
+        Ok(ledger::verify_proof_bundle(bundle, &fresh)?)
     }
 
     /// Fetches the most recent entries and checkpoints (500 of each) and verifies them
@@ -140,17 +168,19 @@ impl LedgixClient {
     pub async fn verify_ledger(&self) -> Result<LedgerVerification, Error> {
         let entries = self.fetch_ledger(MAX_LEDGER_PAGE).await?;
         let checkpoints = self.fetch_ledger_checkpoints(MAX_LEDGER_PAGE).await?;
-        let keys = self.ledger_keys(None).await?;
+        let keys = TrustedKeys::from_key_set((*self.ledger_key_set(None).await?).clone());
         Ok(ledger::verify_ledger(&entries, &checkpoints, &keys)?)
     }
 
-    /// The trusted keys, refetching the JWKS when `kid` names a key it lacks.
-    async fn ledger_keys(&self, kid: Option<&str>) -> Result<TrustedKeys, Error> {
-        let keys = match kid {
-            None => self.verification_keys().await?,
-            Some(kid) => self.keys_for(Some(kid)).await?,
-        };
-        Ok(TrustedKeys::from_key_set((*keys).clone()))
+    /// The keys trusted for the ledger: pinned ledger keys, else the Vault's JWKS (refetched
+    /// when `kid` names a key it lacks, within the cooldown rule).
+    async fn ledger_key_set(&self, kid: Option<&str>) -> Result<Arc<KeySet>, Error> {
+        self.keys_for(self.inner.ledger_keys.as_ref(), kid).await
+    }
+
+    /// The deadline of one ledger call.
+    pub(crate) fn deadline(&self) -> Deadline {
+        Deadline::after(self.config().review_timeout)
     }
 
     /// GET a proof for `request_id`; 409 means not sealed yet.
@@ -159,13 +189,19 @@ impl LedgixClient {
         path: &str,
         request_id: &str,
         what: &str,
+        deadline: &mut Deadline,
     ) -> Result<T, Error> {
         if request_id.is_empty() {
             return Err(Error::Protocol(format!("{what}: empty request_id")));
         }
         let segments: Vec<&str> = path.split('/').collect();
         let answer = self
-            .get(&segments, &[("request_id", request_id.to_owned())], what)
+            .get(
+                &segments,
+                &[("request_id", request_id.to_owned())],
+                what,
+                deadline,
+            )
             .await?;
         if answer.status == NOT_SEALED {
             return Err(not_sealed(request_id));

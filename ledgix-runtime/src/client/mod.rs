@@ -1,45 +1,53 @@
 //! [`LedgixClient`]: the Vault's HTTP API with retries, polling and token verification.
 //!
-//! One `reqwest::Client` (rustls, pooled connections) per `LedgixClient`; clones share it, the
-//! JWKS cache and the replay cache.
+//! One `reqwest::Client` (rustls, pooled connections, no proxy unless configured, no
+//! redirects) per `LedgixClient`, or the caller's own; clones share it and the JWKS cache.
+//! Used token ids go to the configured [`ReplayStore`](crate::ReplayStore), by default one
+//! store for every client of the process.
 
-mod jwks;
+pub(crate) mod jwks;
 mod ledger;
 mod pending;
+mod resolve;
 pub(crate) mod transport;
 
 use std::fmt;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use reqwest::Url;
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use tracing::Instrument;
 
 pub use pending::PendingApproval;
+pub use resolve::{configure, propagate, with_client};
+pub(crate) use resolve::{default_client, scoped_client};
 
-use crate::config::Config;
-use crate::context::ActiveClearance;
-use crate::error::{Denial, Error};
+use crate::config::{Config, is_loopback, redact_url};
+use crate::error::{Denial, Error, shown_reason};
 use crate::jwk::KeySet;
 use crate::protocol::{
     ClearanceRequest, ClearanceResponse, ClearanceStatus, PolicyRegistration,
     PolicyRegistrationResponse, ReviewDecision,
 };
-use crate::token::{self, Expectations, ReplayCache, TokenClaims};
-use jwks::{JwksCache, Lookup};
-use transport::{Answer, send_with_retry};
+use crate::token::{self, Expectations, LEEWAY, TokenClaims};
+use jwks::JwksCache;
+use transport::{Answer, Deadline, send_with_retry};
 
-const API_KEY_HEADER: &str = "x-vault-api-key";
+const API_KEY_HEADER: HeaderName = HeaderName::from_static("x-vault-api-key");
+const IDEMPOTENCY_KEY_HEADER: HeaderName = HeaderName::from_static("idempotency-key");
 /// The shortest pause between two polls a `Retry-After` can ask for.
 const MIN_POLL_PAUSE: Duration = Duration::from_millis(100);
-const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+/// The role prefix of the ids this client records in the replay store: "this token ran a body
+/// (or was taken by `request_clearance` / `verify_token`) on the agent side". A gateway records
+/// its passes under its own prefix, so one token passes each once.
+const REPLAY_ROLE: &str = "run:";
 
-/// A client of the Vault. Cheap to clone: clones share one connection pool, one JWKS cache and
-/// one replay cache.
+/// A client of the Vault. Cheap to clone: clones share one connection pool and one JWKS cache;
+/// every client of the process shares the default replay store.
 #[derive(Clone)]
 pub struct LedgixClient {
     inner: Arc<Inner>,
@@ -49,16 +57,17 @@ struct Inner {
     config: Config,
     http: reqwest::Client,
     base: Url,
-    pinned_keys: Option<Arc<KeySet>>,
+    api_key: Option<HeaderValue>,
+    token_keys: Option<Arc<KeySet>>,
+    ledger_keys: Option<Arc<KeySet>>,
     jwks: JwksCache,
-    replay: ReplayCache,
     limiter: tokio::sync::Semaphore,
 }
 
 impl fmt::Debug for LedgixClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LedgixClient")
-            .field("vault_url", &self.inner.config.vault_url)
+            .field("vault_url", &redact_url(&self.inner.config.vault_url))
             .field("agent_id", &self.inner.config.agent_id)
             .finish_non_exhaustive()
     }
@@ -71,46 +80,61 @@ pub(crate) struct BoundCall {
     pub(crate) tool_args: Map<String, Value>,
 }
 
+/// How to follow one request while it is not decided.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Follow<'a> {
+    /// The tool, for the log lines.
+    pub(crate) tool: Option<&'a str>,
+    /// The call a pending review detaches with in detach mode (`None`: never detach).
+    pub(crate) detach_with: Option<&'a BoundCall>,
+    /// Whether the request is already known to be held for review.
+    pub(crate) held: bool,
+}
+
 impl LedgixClient {
     /// Builds a client (no network access happens here).
     pub fn new(config: Config) -> Result<Self, Error> {
-        let base = Url::parse(&config.vault_url)
-            .map_err(|e| Error::Config(format!("vault_url `{}`: {e}", config.vault_url)))?;
+        let base = Url::parse(&config.vault_url).map_err(|e| {
+            Error::Config(format!(
+                "vault_url `{}`: {e}",
+                redact_url(&config.vault_url)
+            ))
+        })?;
         if base.cannot_be_a_base() {
             return Err(Error::Config(format!(
                 "vault_url `{}` cannot carry a path",
-                config.vault_url
+                redact_url(&config.vault_url)
             )));
         }
-        let mut headers = HeaderMap::new();
-        if let Some(key) = &config.api_key {
-            let mut value = HeaderValue::from_str(key.expose()).map_err(|_| {
-                Error::Config("api_key contains characters not allowed in an HTTP header".into())
-            })?;
-            value.set_sensitive(true);
-            headers.insert(HeaderName::from_static(API_KEY_HEADER), value);
-        }
-        let http = reqwest::Client::builder()
-            .default_headers(headers)
-            .user_agent(concat!("ledgix-rust/", env!("CARGO_PKG_VERSION")))
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
-            .pool_idle_timeout(Duration::from_secs(90))
-            // A redirect would carry X-Vault-API-Key to wherever it points (reqwest strips only
-            // the standard credential headers) and bypass the http:// refusal: never follow.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?;
-        let pinned_keys = config.trusted_keys.clone().map(Arc::new);
+        let api_key = match &config.api_key {
+            Some(key) => {
+                let mut value = HeaderValue::from_str(key.expose()).map_err(|_| {
+                    Error::Config(
+                        "api_key contains characters not allowed in an HTTP header".into(),
+                    )
+                })?;
+                value.set_sensitive(true);
+                Some(value)
+            }
+            None => None,
+        };
+        let http = match &config.http_client {
+            Some(http) => http.clone(),
+            None => build_http_client(&config, &base)?,
+        };
+        let token_keys = config.trusted_keys.clone().map(Arc::new);
+        let ledger_keys = config.ledger_keys.clone().map(Arc::new);
+        let jwks = JwksCache::new(config.jwks_ttl, config.jwks_refetch_cooldown);
         let limit = config_limit(&config);
         Ok(LedgixClient {
             inner: Arc::new(Inner {
                 config,
                 http,
                 base,
-                pinned_keys,
-                jwks: JwksCache::default(),
-                replay: ReplayCache::new(),
+                api_key,
+                token_keys,
+                ledger_keys,
+                jwks,
                 limiter: tokio::sync::Semaphore::new(limit),
             }),
         })
@@ -128,19 +152,21 @@ impl LedgixClient {
 
     // ---------------------------------------------------------------- clearance
 
-    /// Asks the Vault for clearance and waits through `processing` and `pending_review`.
+    /// Asks the Vault for clearance and waits through `processing` and `pending_review`, all
+    /// within `review_timeout`.
     ///
     /// `Ok` only when approved (with the token verified, unless `verify_jwt` is off, including
-    /// its binding to this tool and these arguments); a denial is [`Error::Denied`]; in
-    /// [`ReviewMode::Detach`](crate::ReviewMode::Detach) a pending review is
-    /// [`Error::ReviewPending`]. Empty `agent_id` / missing `session_id` are filled from the
+    /// its binding to this tool and these arguments, and its id recorded as used); a denial is
+    /// [`Error::Denied`]; in [`ReviewMode::Detach`](crate::ReviewMode::Detach) a pending review
+    /// is [`Error::ReviewPending`]. Empty `agent_id` / missing `session_id` are filled from the
     /// configuration.
     pub async fn request_clearance(
         &self,
         request: &ClearanceRequest,
     ) -> Result<ClearanceResponse, Error> {
         let request = self.prepare(request.clone());
-        let response = self.decide(&request).await?;
+        let mut deadline = Deadline::after(self.inner.config.review_timeout);
+        let response = self.decide(&request, &mut deadline).await?;
         if self.inner.config.verify_jwt {
             let call = BoundCall {
                 tool: request.tool_name,
@@ -152,11 +178,12 @@ impl LedgixClient {
     }
 
     /// What a guarded call does before its body: decide, then verify the token bound to the
-    /// call, always (whatever `verify_jwt` says).
+    /// call, always (whatever `verify_jwt` says), and record its id as used. The guard runs
+    /// the body under the answer and claims returned.
     pub(crate) async fn clear_for_call(
         &self,
         request: ClearanceRequest,
-    ) -> Result<ActiveClearance, Error> {
+    ) -> Result<(ClearanceResponse, TokenClaims), Error> {
         let request = self.prepare(request);
         let span = tracing::info_span!(
             "ledgix.clearance",
@@ -167,16 +194,14 @@ impl LedgixClient {
         );
         let started = Instant::now();
         let outcome = async {
-            let response = self.decide(&request).await?;
+            let mut deadline = Deadline::after(self.inner.config.review_timeout);
+            let response = self.decide(&request, &mut deadline).await?;
             let call = BoundCall {
                 tool: request.tool_name,
                 tool_args: request.tool_args,
             };
             let claims = self.verify_response(&response, Some(&call)).await?;
-            Ok(ActiveClearance {
-                response: Arc::new(response),
-                claims: Arc::new(claims),
-            })
+            Ok((response, claims))
         }
         .instrument(span.clone())
         .await;
@@ -186,20 +211,28 @@ impl LedgixClient {
 
     /// The current state of a request, whatever it is (no waiting, no token verification).
     pub async fn clearance_status(&self, request_id: &str) -> Result<ClearanceResponse, Error> {
-        let (response, _) = self.fetch_status(request_id).await?;
+        let mut deadline = Deadline::after(self.inner.config.review_timeout);
+        let (response, _) = self.fetch_status(request_id, &mut deadline).await?;
         Ok(response)
     }
 
     /// Polls a request until it is decided or `timeout` passes ([`Error::ReviewTimeout`]).
-    /// Approved: `Ok` with the token verified (not bound: this call does not know the
-    /// arguments; see [`PendingApproval::wait`] for the bound form). Denied: [`Error::Denied`].
+    /// Approved: `Ok` with the token verified and its id recorded as used (not bound: this
+    /// call does not know the arguments; see [`PendingApproval::wait`] for the bound form).
+    /// Denied: [`Error::Denied`].
     pub async fn wait_for_decision(
         &self,
         request_id: &str,
         timeout: Duration,
     ) -> Result<ClearanceResponse, Error> {
+        let mut deadline = Deadline::after(timeout);
+        let follow = Follow {
+            tool: None,
+            detach_with: None,
+            held: false,
+        };
         let response = self
-            .poll_until_decided(request_id, timeout, Duration::ZERO, None)
+            .poll_until_decided(request_id, &mut deadline, Duration::ZERO, follow)
             .await?;
         if self.inner.config.verify_jwt {
             self.verify_response(&response, None).await?;
@@ -207,8 +240,9 @@ impl LedgixClient {
         Ok(response)
     }
 
-    /// Records a reviewer's decision on a pending request (`POST /reviews/{id}/decision`).
-    /// 404: unknown request; 409: not pending any more.
+    /// Records a reviewer's decision on a pending request (`POST /reviews/{id}/decision`,
+    /// body `{"approved": bool, "review_reason": ".."}`). 404: unknown request; 409: not
+    /// pending any more.
     pub async fn submit_review_decision(
         &self,
         request_id: &str,
@@ -220,10 +254,12 @@ impl LedgixClient {
             approved,
             review_reason: reason.to_string(),
         };
+        let mut deadline = Deadline::after(self.inner.config.review_timeout);
         self.post_json(
             &["reviews", request_id, "decision"],
             &body,
             "POST /reviews/{id}/decision",
+            &mut deadline,
         )
         .await?
         .into_success()?;
@@ -235,8 +271,14 @@ impl LedgixClient {
         &self,
         policy: &PolicyRegistration,
     ) -> Result<PolicyRegistrationResponse, Error> {
+        let mut deadline = Deadline::after(self.inner.config.review_timeout);
         let body = self
-            .post_json(&["register-policy"], policy, "POST /register-policy")
+            .post_json(
+                &["register-policy"],
+                policy,
+                "POST /register-policy",
+                &mut deadline,
+            )
             .await?
             .into_success()?;
         parse_json(&body, "POST /register-policy")
@@ -245,12 +287,19 @@ impl LedgixClient {
     // ---------------------------------------------------------------- tokens
 
     /// Fetches the Vault's JWKS (`/.well-known/jwks.json`) and parses its Ed25519 keys.
+    ///
+    /// Keys fetched from the Vault prove only that they are the keys this Vault serves now;
+    /// to check the Vault itself (an auditor's view), pin keys obtained another way
+    /// ([`ConfigBuilder::trusted_keys`](crate::ConfigBuilder::trusted_keys),
+    /// [`ConfigBuilder::ledger_keys`](crate::ConfigBuilder::ledger_keys)).
     pub async fn fetch_jwks(&self) -> Result<KeySet, Error> {
+        let mut deadline = Deadline::after(self.inner.config.review_timeout);
         let body = self
             .get(
                 &["", ".well-known", "jwks.json"],
                 &[],
                 "GET /.well-known/jwks.json",
+                &mut deadline,
             )
             .await?
             .into_success()?;
@@ -261,15 +310,17 @@ impl LedgixClient {
     }
 
     /// Verifies an A-JWT: signature under the trusted key of its kid, claims, and that its jti
-    /// was never used before (it is recorded as used).
+    /// was never used before (it is recorded as used in the replay store, so the token can no
+    /// longer clear a guarded body in any client sharing that store).
     pub async fn verify_token(&self, token: &str) -> Result<TokenClaims, Error> {
         let claims = self.verify_signature_and_claims(token).await?;
-        self.record_jti(&claims)?;
+        self.record_use(&claims).await?;
         Ok(claims)
     }
 
     /// [`verify_token`](Self::verify_token) plus the binding: the token must clear exactly
-    /// `tool` with exactly `tool_args`.
+    /// `tool` with exactly `tool_args` (their serialized JSON form). A token that fails the
+    /// binding is not recorded as used.
     pub async fn verify_token_bound(
         &self,
         token: &str,
@@ -278,35 +329,33 @@ impl LedgixClient {
     ) -> Result<TokenClaims, Error> {
         let claims = self.verify_signature_and_claims(token).await?;
         token::check_binding(&claims, tool, tool_args)?;
-        self.record_jti(&claims)?;
+        self.record_use(&claims).await?;
         Ok(claims)
     }
 
-    /// The keys signatures must verify under: those pinned in the configuration, else the
-    /// Vault's JWKS (cached for `jwks_ttl`).
-    pub(crate) async fn verification_keys(&self) -> Result<Arc<KeySet>, Error> {
-        self.keys_for(None).await
-    }
-
-    async fn keys_for(&self, kid: Option<&str>) -> Result<Arc<KeySet>, Error> {
-        if let Some(pinned) = &self.inner.pinned_keys {
+    /// The keys to verify a signature by `kid` under, for `pinned` keys (returned as they are)
+    /// or else the Vault's JWKS through the cache (fetched when empty or stale, refetched for an
+    /// unknown `kid` at most once per cooldown).
+    pub(crate) async fn keys_for(
+        &self,
+        pinned: Option<&Arc<KeySet>>,
+        kid: Option<&str>,
+    ) -> Result<Arc<KeySet>, Error> {
+        if let Some(pinned) = pinned {
             return Ok(pinned.clone());
         }
-        match self.inner.jwks.lookup(kid, self.inner.config.jwks_ttl) {
-            Lookup::Hit(keys) => Ok(keys),
-            Lookup::Miss { generation } => {
-                self.inner
-                    .jwks
-                    .refresh(generation, || self.fetch_jwks())
-                    .await
-            }
-        }
+        self.inner
+            .jwks
+            .keys_for(kid, Instant::now(), || self.fetch_jwks())
+            .await
     }
 
     async fn verify_signature_and_claims(&self, token: &str) -> Result<TokenClaims, Error> {
         // Parsed once: the header picks the keys, then the same parts are verified.
         let compact = token::parse_compact(token)?;
-        let keys = self.keys_for(Some(&compact.kid)).await?;
+        let keys = self
+            .keys_for(self.inner.token_keys.as_ref(), Some(&compact.kid))
+            .await?;
         let expect = Expectations {
             issuer: &self.inner.config.jwt_issuer,
             audience: &self.inner.config.jwt_audience,
@@ -314,13 +363,28 @@ impl LedgixClient {
         token::verify_compact(&compact, &keys, expect, SystemTime::now())
     }
 
-    fn record_jti(&self, claims: &TokenClaims) -> Result<(), Error> {
-        self.inner
-            .replay
-            .check_and_record(&claims.jti, claims.exp, SystemTime::now())
+    /// Records the token's id as used in the replay store; a second use is
+    /// [`Error::ReplayDetected`], a store that cannot answer an error (fail closed).
+    async fn record_use(&self, claims: &TokenClaims) -> Result<(), Error> {
+        let key = format!("{REPLAY_ROLE}{}", claims.jti);
+        let forget_after = UNIX_EPOCH + Duration::from_secs(claims.exp.saturating_add(LEEWAY));
+        if self
+            .inner
+            .config
+            .replay_store
+            .first_use(&key, forget_after)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(Error::ReplayDetected {
+                jti: claims.jti.clone(),
+            })
+        }
     }
 
-    /// Verifies the token of an approved answer (bound to `call` when known).
+    /// Verifies the token of an approved answer (bound to `call` when known) and records it
+    /// as used.
     pub(crate) async fn verify_response(
         &self,
         response: &ClearanceResponse,
@@ -353,11 +417,20 @@ impl LedgixClient {
         request
     }
 
-    /// POSTs the request and settles it: approved → `Ok`, denied → `Err(Denied)`, pending →
-    /// polls (or detaches).
-    async fn decide(&self, request: &ClearanceRequest) -> Result<ClearanceResponse, Error> {
+    /// POSTs the request and settles it within `deadline`: approved → `Ok`, denied →
+    /// `Err(Denied)`, pending → polls (or detaches).
+    async fn decide(
+        &self,
+        request: &ClearanceRequest,
+        deadline: &mut Deadline,
+    ) -> Result<ClearanceResponse, Error> {
         let body = self
-            .post_json(&["request-clearance"], request, "POST /request-clearance")
+            .post_json(
+                &["request-clearance"],
+                request,
+                "POST /request-clearance",
+                deadline,
+            )
             .await?
             .into_success()?;
         let response = ClearanceResponse::from_json(&body)
@@ -373,12 +446,20 @@ impl LedgixClient {
                     tool: request.tool_name.clone(),
                     tool_args: request.tool_args.clone(),
                 };
+                let held = response.status == ClearanceStatus::PendingReview;
+                if held {
+                    log_held(&response, Some(&call.tool));
+                }
                 if let Some(detached) = self.detach(&response, &call) {
                     return Err(detached);
                 }
-                let timeout = self.inner.config.review_timeout;
+                let follow = Follow {
+                    tool: Some(&call.tool),
+                    detach_with: Some(&call),
+                    held,
+                };
                 let first_wait = self.inner.config.review_poll_interval;
-                self.poll_until_decided(&response.request_id, timeout, first_wait, Some(&call))
+                self.poll_until_decided(&response.request_id, deadline, first_wait, follow)
                     .await
             }
         }
@@ -398,46 +479,54 @@ impl LedgixClient {
     }
 
     /// Polls `/clearance-status/{id}` every `review_poll_interval` (or the answer's
-    /// `Retry-After`) until a terminal status or `timeout`, the first time after `first_wait`
-    /// (zero when resuming a request that may already be decided). `call` given: a pending
-    /// review detaches in detach mode.
+    /// `Retry-After`) until a terminal status or the deadline ([`Error::ReviewTimeout`]), the
+    /// first time after `first_wait` (zero when resuming a request that may already be
+    /// decided). Logs at `info` when the request is held for review and when a held request is
+    /// decided.
     pub(crate) async fn poll_until_decided(
         &self,
         request_id: &str,
-        timeout: Duration,
+        deadline: &mut Deadline,
         first_wait: Duration,
-        call: Option<&BoundCall>,
+        follow: Follow<'_>,
     ) -> Result<ClearanceResponse, Error> {
         let config = &self.inner.config;
-        let started = Instant::now();
-        // Time is counted both as slept (so an injected sleeper makes timeouts deterministic)
-        // and as elapsed on the clock (so slow answers count too).
-        let mut slept = Duration::ZERO;
+        let timeout = || Error::ReviewTimeout {
+            request_id: request_id.to_string(),
+        };
+        let mut held = follow.held;
         let mut next_wait = first_wait;
         loop {
-            let spent = slept.max(started.elapsed());
-            if spent >= timeout {
-                return Err(Error::ReviewTimeout {
-                    request_id: request_id.to_string(),
-                });
+            if deadline.is_over() {
+                return Err(timeout());
             }
-            let wait = next_wait.min(timeout - spent);
-            if !wait.is_zero() {
-                config.sleeper.sleep(wait).await;
-                slept += wait;
-            }
-            let (response, retry_after) = self.fetch_status(request_id).await?;
+            deadline.pause(config, next_wait).await;
+            let (response, retry_after) = match self.fetch_status(request_id, deadline).await {
+                Ok(answer) => answer,
+                // The deadline cut the poll's retries short: the review did not finish in time.
+                Err(_) if deadline.was_cut() => return Err(timeout()),
+                Err(e) => return Err(e),
+            };
             // A Retry-After may lengthen or shorten the pause, but never to a busy loop.
             next_wait = retry_after.map_or(config.review_poll_interval, |d| {
                 d.max(config.review_poll_interval.min(MIN_POLL_PAUSE))
             });
             match response.status {
-                ClearanceStatus::Approved => return Ok(response),
-                ClearanceStatus::Denied => {
-                    return Err(Error::Denied(Denial::from_response(response)));
+                ClearanceStatus::Approved | ClearanceStatus::Denied => {
+                    if held {
+                        log_decided(&response, follow.tool);
+                    }
+                    if response.status == ClearanceStatus::Denied {
+                        return Err(Error::Denied(Denial::from_response(response)));
+                    }
+                    return Ok(response);
                 }
                 ClearanceStatus::PendingReview | ClearanceStatus::Processing => {
-                    if let Some(call) = call
+                    if !held && response.status == ClearanceStatus::PendingReview {
+                        held = true;
+                        log_held(&response, follow.tool);
+                    }
+                    if let Some(call) = follow.detach_with
                         && let Some(detached) = self.detach(&response, call)
                     {
                         return Err(detached);
@@ -450,6 +539,7 @@ impl LedgixClient {
     async fn fetch_status(
         &self,
         request_id: &str,
+        deadline: &mut Deadline,
     ) -> Result<(ClearanceResponse, Option<Duration>), Error> {
         check_request_id(request_id)?;
         let answer = self
@@ -457,6 +547,7 @@ impl LedgixClient {
                 &["clearance-status", request_id],
                 &[],
                 "GET /clearance-status/{id}",
+                deadline,
             )
             .await?;
         let retry_after = answer.retry_after();
@@ -488,16 +579,26 @@ impl LedgixClient {
         url
     }
 
-    /// GET with retries.
+    /// A request to `url` with the API key (marked sensitive) when one is configured.
+    fn request(&self, method: reqwest::Method, url: &Url) -> reqwest::RequestBuilder {
+        let builder = self.inner.http.request(method, url.clone());
+        match &self.inner.api_key {
+            Some(key) => builder.header(API_KEY_HEADER, key.clone()),
+            None => builder,
+        }
+    }
+
+    /// GET with retries, within `deadline`.
     pub(crate) async fn get(
         &self,
         segments: &[&str],
         query: &[(&str, String)],
         what: &str,
+        deadline: &mut Deadline,
     ) -> Result<Answer, Error> {
         let url = self.endpoint(segments, query);
-        send_with_retry(&self.inner.config, &self.inner.limiter, what, || {
-            self.inner.http.get(url.clone())
+        self.send(deadline, what, &url, || {
+            self.request(reqwest::Method::GET, &url)
         })
         .await
     }
@@ -508,18 +609,23 @@ impl LedgixClient {
         path: &str,
         query: &[(&str, String)],
         what: &str,
+        deadline: &mut Deadline,
     ) -> Result<T, Error> {
         let segments: Vec<&str> = path.split('/').collect();
-        let body = self.get(&segments, query, what).await?.into_success()?;
+        let body = self
+            .get(&segments, query, what, deadline)
+            .await?
+            .into_success()?;
         parse_json(&body, what)
     }
 
-    /// POST a JSON body with one Idempotency-Key for all its retries.
+    /// POST a JSON body with one Idempotency-Key for all its retries, within `deadline`.
     async fn post_json(
         &self,
         segments: &[&str],
         body: &impl serde::Serialize,
         what: &str,
+        deadline: &mut Deadline,
     ) -> Result<Answer, Error> {
         let body = Bytes::from(
             serde_json::to_vec(body)
@@ -528,16 +634,65 @@ impl LedgixClient {
         let url = self.endpoint(segments, &[]);
         let key = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
             .map_err(|_| Error::Protocol("idempotency key".into()))?;
-        send_with_retry(&self.inner.config, &self.inner.limiter, what, || {
-            self.inner
-                .http
-                .post(url.clone())
+        self.send(deadline, what, &url, || {
+            self.request(reqwest::Method::POST, &url)
                 .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
                 .header(IDEMPOTENCY_KEY_HEADER, key.clone())
                 .body(body.clone())
         })
         .await
     }
+
+    /// Sends what `build` makes to `url` with this client's retry rules and limiter.
+    async fn send(
+        &self,
+        deadline: &mut Deadline,
+        what: &str,
+        url: &Url,
+        build: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<Answer, Error> {
+        send_with_retry(
+            &self.inner.config,
+            &self.inner.limiter,
+            deadline,
+            what,
+            url,
+            build,
+        )
+        .await
+    }
+}
+
+/// The `reqwest::Client` this crate builds: rustls, pooled, no redirects, and no proxy but the
+/// one the configuration names (never one from the environment, never for a loopback Vault).
+fn build_http_client(config: &Config, base: &Url) -> Result<reqwest::Client, Error> {
+    let mut builder = reqwest::Client::builder()
+        .user_agent(concat!("ledgix-rust/", env!("CARGO_PKG_VERSION")))
+        .timeout(config.timeout)
+        .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+        .pool_idle_timeout(Duration::from_secs(90))
+        // A redirect would carry X-Vault-API-Key to wherever it points (reqwest strips only
+        // the standard credential headers) and bypass the http:// refusal: never follow.
+        .redirect(reqwest::redirect::Policy::none())
+        // HTTP_PROXY / HTTPS_PROXY / ALL_PROXY are not ours to follow: a proxy that answered
+        // as the Vault would approve any call.
+        .no_proxy();
+    if let Some(proxy) = &config.proxy {
+        if is_loopback(base) {
+            tracing::debug!("the Vault is on loopback: the configured proxy is not used");
+        } else {
+            let proxy = reqwest::Proxy::all(proxy.expose()).map_err(|_| {
+                Error::Config(format!(
+                    "proxy `{}` is not usable",
+                    redact_url(proxy.expose())
+                ))
+            })?;
+            builder = builder.proxy(proxy);
+        }
+    }
+    builder
+        .build()
+        .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))
 }
 
 fn config_limit(config: &Config) -> usize {
@@ -560,69 +715,63 @@ fn parse_json<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, Error> 
     serde_json::from_slice(body).map_err(|e| Error::Protocol(format!("{what}: {e}")))
 }
 
+/// The `info` event of a call held for human review.
+fn log_held(response: &ClearanceResponse, tool: Option<&str>) {
+    tracing::info!(
+        request_id = %response.request_id,
+        tool = tool.unwrap_or("-"),
+        reason = %shown_reason(&response.reason),
+        "ledgix: call held for human review; a reviewer decides through \
+         POST /reviews/{{request_id}}/decision"
+    );
+}
+
+/// The `info` event of a held call whose review was decided.
+fn log_decided(response: &ClearanceResponse, tool: Option<&str>) {
+    let outcome = if response.status == ClearanceStatus::Approved {
+        "approved"
+    } else {
+        "denied"
+    };
+    tracing::info!(
+        request_id = %response.request_id,
+        tool = tool.unwrap_or("-"),
+        outcome,
+        reason = %shown_reason(&response.reason),
+        "ledgix: human review decided"
+    );
+}
+
 fn record_outcome(
     span: &tracing::Span,
     started: Instant,
-    outcome: &Result<ActiveClearance, Error>,
+    outcome: &Result<(ClearanceResponse, TokenClaims), Error>,
 ) {
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     span.record("elapsed_ms", elapsed_ms);
     let _entered = span.enter();
     match outcome {
-        Ok(active) => {
+        Ok((response, _)) => {
             span.record("status", "approved");
-            tracing::debug!(request_id = %active.response.request_id, "clearance approved");
+            tracing::debug!(request_id = %response.request_id, "clearance approved");
         }
         Err(Error::Denied(d)) => {
             span.record("status", "denied");
-            tracing::warn!(request_id = %d.request_id, reason = %d.reason, "clearance denied");
+            tracing::warn!(
+                request_id = %d.request_id,
+                reason = %shown_reason(&d.reason),
+                "clearance denied"
+            );
         }
-        Err(Error::ReviewPending(p)) => {
+        Err(Error::ReviewPending(_)) => {
+            // The held event was logged when the answer came.
             span.record("status", "pending_review");
-            tracing::info!(request_id = %p.request_id(), "clearance waits for human review");
         }
         Err(e) => {
             span.record("status", "error");
             tracing::warn!(error = %e, "clearance failed; the tool did not run");
         }
     }
-}
-
-static DEFAULT_CLIENT: RwLock<Option<LedgixClient>> = RwLock::new(None);
-
-/// Replaces the process-wide default client.
-pub(crate) fn set_default_client(client: LedgixClient) {
-    let mut guard = match DEFAULT_CLIENT.write() {
-        Ok(g) => g,
-        Err(poisoned) => poisoned.into_inner(),
-    };
-    *guard = Some(client);
-}
-
-/// The process-wide default client: the one `configure()` set, else one built from the
-/// environment on first use.
-pub(crate) fn default_client() -> Result<LedgixClient, Error> {
-    {
-        let guard = match DEFAULT_CLIENT.read() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if let Some(client) = guard.as_ref() {
-            return Ok(client.clone());
-        }
-    }
-    let client = LedgixClient::from_env().map_err(|e| {
-        Error::Config(format!(
-            "no Ledgix client for this guarded call: none in scope (with_client / \
-             MockVault::scope), none given (client = ..), none configured (ledgix::configure), \
-             and the environment gives none: {e}"
-        ))
-    })?;
-    let mut guard = match DEFAULT_CLIENT.write() {
-        Ok(g) => g,
-        Err(poisoned) => poisoned.into_inner(),
-    };
-    Ok(guard.get_or_insert(client).clone())
 }
 
 #[cfg(test)]

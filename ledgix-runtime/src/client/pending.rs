@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::{BoundCall, LedgixClient};
+use super::transport::Deadline;
+use super::{BoundCall, Follow, LedgixClient};
 use crate::context::{self, ActiveClearance};
 use crate::error::Error;
 use crate::protocol::ClearanceResponse;
@@ -97,8 +98,10 @@ impl PendingApproval {
     }
 
     /// Polls until a reviewer decides, for at most the configured `review_timeout`.
-    /// Approved: the answer, its token verified and bound to the original call. Denied:
-    /// [`Error::Denied`].
+    /// Approved: the answer, its token verified (bound to the original call when known) and
+    /// its id recorded as used in the replay store: this approval can then run one body,
+    /// through [`run`](Self::run) on this value or a clone, and no other client can run it.
+    /// Denied: [`Error::Denied`].
     pub async fn wait(&self) -> Result<ClearanceResponse, Error> {
         self.wait_timeout(self.client.config().review_timeout).await
     }
@@ -121,9 +124,15 @@ impl PendingApproval {
     }
 
     async fn clear(&self, timeout: Duration) -> Result<(ClearanceResponse, TokenClaims), Error> {
+        let mut deadline = Deadline::after(timeout);
+        let follow = Follow {
+            tool: self.tool(),
+            detach_with: None,
+            held: true,
+        };
         let response = self
             .client
-            .poll_until_decided(self.request_id(), timeout, Duration::ZERO, None)
+            .poll_until_decided(self.request_id(), &mut deadline, Duration::ZERO, follow)
             .await?;
         let claims = self
             .client
@@ -137,7 +146,9 @@ impl PendingApproval {
     /// [`resume`](Self::resume)d by id must be [`bind`](Self::bind)-ed first: a token is only
     /// good for the tool and arguments it clears, so `body` must do exactly the call that was
     /// parked. After [`wait`](Self::wait) succeeded, `run` uses that verified approval; one
-    /// approval runs one body (a second `run`, on a clone, is [`Error::ReplayDetected`]).
+    /// approval runs one body (a second `run`, on a clone, is [`Error::ReplayDetected`], and
+    /// so is a `run` through another client sharing the replay store — by default every
+    /// client of the process).
     pub async fn run<F, T, E>(self, body: F) -> Result<T, E>
     where
         F: Future<Output = Result<T, E>>,
@@ -171,11 +182,7 @@ impl PendingApproval {
             approval.ran = true;
             approval.cleared = Some((response.clone(), claims.clone()));
         }
-        let active = ActiveClearance {
-            response: Arc::new(response),
-            claims: Arc::new(claims),
-        };
-        context::run_cleared(active, body).await
+        context::run_cleared(ActiveClearance::new(response, claims), body).await
     }
 
     /// Withdraws the request: posts a denial (`cancelled by agent`) to the review endpoint.

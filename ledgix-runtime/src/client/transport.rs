@@ -1,25 +1,101 @@
-//! One HTTP exchange with retries: transport errors, timeouts and 500/502/503/504 are retried
-//! up to `max_retries` with full-jitter exponential backoff; 429 waits `Retry-After` without
-//! using up retries, until more than [`MAX_CONSECUTIVE_429`] come in a row.
+//! One HTTP exchange with retries, inside the deadline of its call: transport errors,
+//! timeouts and 500/502/503/504 are retried up to `max_retries` with full-jitter exponential
+//! backoff; 429 waits `Retry-After` without using up retries, until more than
+//! [`MAX_429_PER_REQUEST`] came for the request (5xx in between do not reset the count). No
+//! wait goes past the call's [`Deadline`]: when the next try would start after it, the request
+//! ends with the error it has.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
+use reqwest::Url;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
 use crate::config::Config;
-use crate::error::Error;
+use crate::error::{ConnectionError, Error};
 
 /// Cap of one backoff step.
 pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Cap of a `Retry-After` wait.
 pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
-/// More 429 answers in a row than this is [`Error::QueueSaturated`].
-pub(crate) const MAX_CONSECUTIVE_429: u32 = 10;
+/// More 429 answers than this to one request is [`Error::QueueSaturated`].
+pub(crate) const MAX_429_PER_REQUEST: u32 = 10;
 /// Largest answer body read (a page of 500 ledger entries is a few MiB at most).
 pub(crate) const MAX_ANSWER_BODY: usize = 16 * 1024 * 1024;
 /// Error bodies are cut to this many bytes.
 const MAX_ERROR_BODY: usize = 1024;
+
+/// The time budget of one call: every retry wait, `Retry-After` and poll pause spends from it.
+///
+/// Time counts both as slept (through the configured sleeper, so an injected sleeper makes
+/// deadlines deterministic in tests) and as elapsed on the clock (so slow answers count too).
+/// The deadline bounds waiting: an exchange already in flight when it passes ends within the
+/// per-exchange `timeout`.
+#[derive(Debug)]
+pub(crate) struct Deadline {
+    started: Instant,
+    budget: Duration,
+    slept: Duration,
+    /// Whether a wait was refused because it would have ended past the deadline.
+    cut: bool,
+}
+
+impl Deadline {
+    /// A deadline `budget` from now.
+    pub(crate) fn after(budget: Duration) -> Self {
+        Deadline {
+            started: Instant::now(),
+            budget,
+            slept: Duration::ZERO,
+            cut: false,
+        }
+    }
+
+    /// Time spent so far.
+    pub(crate) fn spent(&self) -> Duration {
+        self.slept.max(self.started.elapsed())
+    }
+
+    /// Time left before the deadline.
+    pub(crate) fn remaining(&self) -> Duration {
+        self.budget.saturating_sub(self.spent())
+    }
+
+    /// True once the deadline has passed.
+    pub(crate) fn is_over(&self) -> bool {
+        self.remaining().is_zero()
+    }
+
+    /// True when a wait was refused because the deadline came first.
+    pub(crate) fn was_cut(&self) -> bool {
+        self.cut
+    }
+
+    /// Sleeps `wait` before another try, if the try would still start before the deadline;
+    /// otherwise sleeps nothing and returns false.
+    pub(crate) async fn wait_to_retry(&mut self, config: &Config, wait: Duration) -> bool {
+        if wait >= self.remaining() {
+            self.cut = true;
+            return false;
+        }
+        self.sleep(config, wait).await;
+        true
+    }
+
+    /// Sleeps `wait`, cut to what is left of the budget (a poll pause: the last poll may fall
+    /// on the deadline itself).
+    pub(crate) async fn pause(&mut self, config: &Config, wait: Duration) {
+        let wait = wait.min(self.remaining());
+        self.sleep(config, wait).await;
+    }
+
+    async fn sleep(&mut self, config: &Config, wait: Duration) {
+        if !wait.is_zero() {
+            config.sleeper.sleep(wait).await;
+            self.slept += wait;
+        }
+    }
+}
 
 /// A whole answer, body read.
 #[derive(Debug)]
@@ -59,27 +135,44 @@ fn is_retryable_status(status: u16) -> bool {
     matches!(status, 500 | 502 | 503 | 504)
 }
 
+/// What one attempt gave.
+enum Attempt {
+    Answer(Answer),
+    Transport(reqwest::Error),
+}
+
 /// Sends the request `build` makes (called again for each attempt, so a body must be cheap to
-/// clone) and reads the answer, applying the retry rules of the protocol.
+/// clone) to `url` and reads the answer, applying the retry rules of the protocol within
+/// `deadline`.
 pub(crate) async fn send_with_retry(
     config: &Config,
     limiter: &tokio::sync::Semaphore,
+    deadline: &mut Deadline,
     what: &str,
+    url: &Url,
     build: impl Fn() -> reqwest::RequestBuilder,
 ) -> Result<Answer, Error> {
     let mut attempt: u32 = 0;
-    let mut consecutive_429: u32 = 0;
+    let mut answers_429: u32 = 0;
     let mut last_retry_after: Option<Duration> = None;
     loop {
         let outcome = {
             // A closed semaphore cannot happen (it is never closed); treat it as no limit.
             let _slot = limiter.acquire().await.ok();
-            match build().send().await {
+            match build().timeout(config.timeout).send().await {
                 Ok(resp) => {
+                    // Only a caller's own client follows redirects: an answer from elsewhere
+                    // is not the Vault's.
+                    if resp.url() != url {
+                        return Err(Error::Protocol(format!(
+                            "{what}: the answer came through a redirect; build the http_client \
+                             with reqwest::redirect::Policy::none()"
+                        )));
+                    }
                     let status = resp.status().as_u16();
                     let headers = resp.headers().clone();
                     match read_capped(resp, MAX_ANSWER_BODY).await {
-                        Ok(Some(body)) => Ok(Answer {
+                        Ok(Some(body)) => Attempt::Answer(Answer {
                             status,
                             headers,
                             body,
@@ -90,68 +183,95 @@ pub(crate) async fn send_with_retry(
                                  {MAX_ANSWER_BODY} bytes"
                             )));
                         }
-                        Err(e) => Err(e),
+                        Err(e) => Attempt::Transport(e),
                     }
                 }
-                Err(e) => Err(e),
+                Err(e) => Attempt::Transport(e),
             }
         };
         let answer = match outcome {
-            Ok(a) => a,
-            Err(e) => {
-                if attempt < config.max_retries {
-                    tracing::debug!(what, attempt, error = %e, "Vault transport error; retrying");
-                    config.sleeper.sleep(backoff(config, attempt)).await;
+            Attempt::Answer(a) => a,
+            Attempt::Transport(e) => {
+                if attempt < config.max_retries
+                    && deadline
+                        .wait_to_retry(config, backoff(config, attempt))
+                        .await
+                {
+                    tracing::debug!(what, attempt, error = %e, "Vault transport error; retried");
                     attempt += 1;
                     continue;
                 }
-                return Err(Error::Connection(format!(
-                    "{what}: {} (after {} attempt{})",
-                    describe_transport_error(&e),
-                    attempt + 1,
-                    if attempt == 0 { "" } else { "s" }
-                )));
+                return Err(connection_error(what, e, attempt + 1, deadline.was_cut()));
             }
         };
         if answer.status == 429 {
-            consecutive_429 += 1;
-            if consecutive_429 > MAX_CONSECUTIVE_429 {
-                return Err(Error::QueueSaturated {
-                    attempts: consecutive_429,
-                    last_retry_after,
-                });
+            answers_429 += 1;
+            let saturated = Error::QueueSaturated {
+                attempts: answers_429,
+                last_retry_after: answer.retry_after().or(last_retry_after),
+            };
+            if answers_429 > MAX_429_PER_REQUEST {
+                return Err(saturated);
             }
             let wait = match answer.retry_after() {
                 Some(d) => {
                     last_retry_after = Some(d);
                     d
                 }
-                // No Retry-After: back off further with each 429 in a row.
-                None => backoff(config, consecutive_429 - 1),
+                // No Retry-After: back off further with each 429.
+                None => backoff(config, answers_429 - 1),
             };
             tracing::debug!(
                 what,
-                consecutive_429,
+                answers_429,
                 wait_ms = wait.as_millis() as u64,
                 "Vault answered 429"
             );
-            config.sleeper.sleep(wait).await;
+            if !deadline.wait_to_retry(config, wait).await {
+                return Err(saturated);
+            }
             continue;
         }
-        consecutive_429 = 0;
-        if is_retryable_status(answer.status) && attempt < config.max_retries {
+        if is_retryable_status(answer.status)
+            && attempt < config.max_retries
+            && deadline
+                .wait_to_retry(config, backoff(config, attempt))
+                .await
+        {
             tracing::debug!(
                 what,
                 attempt,
                 status = answer.status,
-                "Vault answered 5xx; retrying"
+                "Vault answered 5xx; retried"
             );
-            config.sleeper.sleep(backoff(config, attempt)).await;
             attempt += 1;
             continue;
         }
         return Ok(answer);
     }
+}
+
+/// `Error::Connection` for a transport failure, the transport error as its source.
+fn connection_error(what: &str, e: reqwest::Error, attempts: u32, cut: bool) -> Error {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_body() || e.is_decode() {
+        "the answer was cut off"
+    } else {
+        "transport error"
+    };
+    let plural = if attempts == 1 { "" } else { "s" };
+    let why = if cut {
+        "; the call's deadline left no time for another"
+    } else {
+        ""
+    };
+    Error::Connection(ConnectionError::with_source(
+        format!("{what}: {kind} (after {attempts} attempt{plural}{why})"),
+        e,
+    ))
 }
 
 /// The body of `resp`, or `None` once it (or its announced `Content-Length`) exceeds `max`
@@ -209,27 +329,6 @@ pub(crate) fn parse_retry_after(headers: &HeaderMap, now: SystemTime) -> Option<
         at.duration_since(now).unwrap_or(Duration::ZERO)
     };
     Some(wait.min(MAX_RETRY_AFTER))
-}
-
-fn describe_transport_error(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed"
-    } else if e.is_body() || e.is_decode() {
-        "the answer was cut off"
-    } else {
-        "transport error"
-    };
-    // reqwest's Display carries the URL (never the API key, which travels in a header).
-    let mut msg = format!("{kind}: {e}");
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
-    }
-    msg
 }
 
 #[cfg(test)]

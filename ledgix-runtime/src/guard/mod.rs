@@ -3,14 +3,15 @@
 mod finite;
 
 use std::future::Future;
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::client::LedgixClient;
-use crate::context;
+use crate::client::{self, LedgixClient};
+use crate::context::{self, ActiveClearance};
 use crate::error::Error;
-use crate::protocol::ClearanceRequest;
+use crate::protocol::{ClearanceRequest, ClearanceResponse};
 
 /// One guarded tool call: the tool, its arguments, its policy and context, and optionally the
 /// client to ask. [`run`](ToolCall::run) asks the Vault and runs the body only when the Vault
@@ -52,6 +53,10 @@ impl ToolCall {
     /// Adds an argument, serialized now: the Vault approves exactly these values. A
     /// serialization error is reported by [`run`](ToolCall::run) as [`Error::ToolArgs`],
     /// before anything is sent.
+    ///
+    /// The token binds the *serialized* arguments (`tool_args_hash` of their JSON): what a
+    /// `Serialize` implementation leaves out (`#[serde(skip)]`, a custom `serialize`) is
+    /// neither seen by the Vault nor bound, so a body must not act on it as if approved.
     pub fn arg(mut self, name: &str, value: &(impl Serialize + ?Sized)) -> Self {
         match to_tool_arg(value) {
             Ok(v) => {
@@ -66,7 +71,7 @@ impl ToolCall {
         self
     }
 
-    /// Adds arguments already in JSON form.
+    /// Adds arguments already in JSON form (bound as they are).
     pub fn args(mut self, args: Map<String, Value>) -> Self {
         self.request.tool_args.extend(args);
         self
@@ -123,16 +128,45 @@ impl ToolCall {
         context::run_cleared(active, body).await
     }
 
+    /// [`run`](Self::run), and hands back the Vault's answer with the body's output: its
+    /// `request_id` names the decision in the ledger (for
+    /// [`LedgixClient::wait_for_ledger_proof_bundle`]), its `token` is the A-JWT the body ran
+    /// under.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), ledgix_runtime::Error> {
+    /// let (receipt, clearance) = ledgix_runtime::ToolCall::new("stripe_refund")
+    ///     .arg("charge_id", &"ch_3Pxyz")
+    ///     .run_with_clearance(async { Ok::<_, ledgix_runtime::Error>("re_123") })
+    ///     .await?;
+    /// println!("{receipt} ran under request {}", clearance.request_id);
+    /// # Ok(()) }
+    /// ```
+    pub async fn run_with_clearance<F, T, E>(
+        self,
+        body: F,
+    ) -> Result<(T, Arc<ClearanceResponse>), E>
+    where
+        F: Future<Output = Result<T, E>>,
+        E: From<Error>,
+    {
+        let active = self.clear().await.map_err(E::from)?;
+        let clearance = active.response.clone();
+        let output = context::run_cleared(active, body).await?;
+        Ok((output, clearance))
+    }
+
     /// Asks for clearance and verifies the token; what `run` does before the body.
-    async fn clear(self) -> Result<context::ActiveClearance, Error> {
+    async fn clear(self) -> Result<ActiveClearance, Error> {
         if let Some(e) = self.args_error {
             return Err(Error::ToolArgs(e));
         }
-        let client = match context::scoped_client().or(self.client) {
+        let client = match client::scoped_client().or(self.client) {
             Some(c) => c,
-            None => crate::client::default_client()?,
+            None => client::default_client()?,
         };
-        client.clear_for_call(self.request).await
+        let (response, claims) = client.clear_for_call(self.request).await?;
+        Ok(ActiveClearance::new(response, claims))
     }
 }
 
@@ -154,10 +188,4 @@ fn contains_null(v: &Value) -> bool {
         Value::Object(m) => m.values().any(contains_null),
         _ => false,
     }
-}
-
-/// Builds the `Error::ToolArgs` the macros report for an argument that failed to serialize.
-#[doc(hidden)]
-pub fn tool_args_error(message: impl Into<String>) -> Error {
-    Error::ToolArgs(message.into())
 }

@@ -427,10 +427,10 @@ mod tests {
             .map(|i| {
                 let request_id = format!("req-{i}");
                 let request = ClearanceRequest::new("refund")
-                    .with_arg("amount", i as u64 * 3 + 1)
-                    .with_arg("note", "x")
-                    .with_agent_id("agent")
-                    .with_policy("p1");
+                    .arg("amount", i as u64 * 3 + 1)
+                    .arg("note", "x")
+                    .agent_id("agent")
+                    .policy("p1");
                 ledger
                     .append(EventInput {
                         request_id: &request_id,

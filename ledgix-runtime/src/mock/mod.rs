@@ -65,7 +65,7 @@ pub use state::RecordedRequest;
 
 use crate::client::LedgixClient;
 use crate::config::Config;
-use crate::error::Error;
+use crate::error::{ConnectionError, Error};
 use crate::jwk::KeySet;
 use crate::ledger::LedgerEntry;
 use conn::{ConnKill, KillableListener};
@@ -285,12 +285,15 @@ impl MockVaultBuilder {
             )));
         }
         let listener = TcpListener::bind(self.listen).await.map_err(|e| {
-            Error::Connection(format!("mock Vault: cannot listen on {}: {e}", self.listen))
+            Error::Connection(ConnectionError::with_source(
+                format!("mock Vault: cannot listen on {}", self.listen),
+                e,
+            ))
         })?;
         let addr = listener.local_addr().map_err(|e| {
-            Error::Connection(format!(
-                "mock Vault: no local address for {}: {e}",
-                self.listen
+            Error::Connection(ConnectionError::with_source(
+                format!("mock Vault: no local address for {}", self.listen),
+                e,
             ))
         })?;
         let seeds = Seeds::new(self.seed);

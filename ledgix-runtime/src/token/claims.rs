@@ -51,7 +51,7 @@ pub struct TokenClaims {
     /// The decision (`approved`).
     #[serde(default)]
     pub decision: String,
-    /// `sha256:<hex>` of the cleared arguments (see [`tool_args_hash`](super::tool_args_hash)).
+    /// `sha256:<hex>` of the cleared arguments (see [`tool_args_hash`](crate::tool_args_hash)).
     #[serde(default)]
     pub tool_args_hash: String,
     /// Any other claim, as sent.

@@ -11,33 +11,48 @@
 //!    `jti` present;
 //! 5. binding: `tool` = the requested tool and `tool_args_hash` = [`tool_args_hash`] of the
 //!    arguments sent;
-//! 6. replay: the `jti` was never accepted before ([`ReplayCache`]).
+//! 6. replay: the `jti` was never accepted before (the client asks its [`ReplayStore`],
+//!    [`TokenVerifier`](crate::TokenVerifier) its own [`ReplayCache`]).
 //!
-//! The client runs these against the Vault's JWKS; [`TokenVerifier`] runs them offline, for a
-//! gateway that receives a token with a call. [`TokenSigner`] mints tokens as the Vault does
-//! (the mock Vault uses it).
+//! The client runs these against the Vault's JWKS; [`TokenVerifier`](crate::TokenVerifier) runs them offline, for a
+//! gateway that receives a token with a call. `TokenSigner` (feature `test-util`, also on with
+//! `mock`) mints tokens as the Vault does, for the mock Vault and tests: a client does not mint
+//! tokens.
+//!
+//! The binding covers the arguments as serialized to JSON: what a `Serialize` implementation
+//! leaves out (`#[serde(skip)]`) is not bound.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
+use serde_json::Value;
 
 use crate::error::Error;
 use crate::jwk::KeySet;
 
+// The modules of items re-exported at the crate root are crate-visible only: one public path
+// per item (`ledgix::TokenVerifier`, not also `ledgix::token::TokenVerifier`).
+pub(crate) mod binding;
 mod canonical;
-mod claims;
+pub(crate) mod claims;
 mod jws;
 mod replay;
+#[cfg(any(test, feature = "test-util"))]
 mod signer;
-mod store;
-mod verifier;
+pub(crate) mod store;
+pub(crate) mod verifier;
 
-pub use claims::{Audience, TokenClaims};
-pub use replay::{DEFAULT_CAPACITY, ReplayCache};
+pub(crate) use binding::check_binding;
+// Crate-internal paths the mock Vault mints tokens with.
+#[cfg_attr(not(feature = "mock"), allow(unused_imports))]
+pub(crate) use binding::tool_args_hash;
+#[cfg_attr(not(feature = "mock"), allow(unused_imports))]
+pub(crate) use claims::Audience;
+pub(crate) use claims::TokenClaims;
+pub use replay::ReplayCache;
+#[cfg(any(test, feature = "test-util"))]
 pub use signer::TokenSigner;
-pub use store::{DEFAULT_REPLAY_CAPACITY, MemoryReplayStore, ReplayStore};
-pub use verifier::TokenVerifier;
+pub use store::DEFAULT_REPLAY_CAPACITY;
+pub(crate) use store::{MemoryReplayStore, ReplayStore};
 
 use jws::{fail, shown};
 
@@ -46,40 +61,6 @@ pub const LEEWAY: u64 = 30;
 
 /// The `sub` of every A-JWT.
 pub const SUBJECT: &str = "clearance";
-
-/// The `tool_args_hash` the Vault binds into an A-JWT: `"sha256:"` + lowercase hex SHA-256 of
-/// the canonical JSON of `tool_args`.
-///
-/// The canonical JSON is what the Vault (Python) computes,
-/// `json.dumps(tool_args, sort_keys=True, separators=(",", ":"))`, reproduced byte for byte:
-/// keys sorted by code point at every depth, no whitespace, non-ASCII escaped as `\uXXXX`
-/// (lowercase hex, surrogate pairs above U+FFFF), integers as integers and floats as Python's
-/// `repr` (`1.0`, `0.1`, `1e+16`, `1.5e-07`). The Vault hashes the arguments after parsing the
-/// JSON the SDK sent, so this is the hash of exactly the arguments sent. (`serde_json` holds
-/// integers beyond 64 bits as floats, sends them as floats and the Vault parses floats: the
-/// two sides still agree.) See [`canonical_json`].
-///
-/// ```
-/// use serde_json::json;
-///
-/// let args = json!({"reason": "duplicate_charge", "currency": "usd", "amount": 1000});
-/// assert_eq!(
-///     ledgix_runtime::tool_args_hash(args.as_object().unwrap()),
-///     "sha256:4f8c8b91570c32f3fa64837640b869fd27020591efec8409eddd0a12a4cd6930"
-/// );
-/// ```
-pub fn tool_args_hash(tool_args: &Map<String, Value>) -> String {
-    let digest = Sha256::digest(canonical::object_to_string(tool_args).as_bytes());
-    let mut out = String::with_capacity(7 + 64);
-    out.push_str("sha256:");
-    for byte in digest.iter() {
-        out.push(char::from(HEX[usize::from(byte >> 4)]));
-        out.push(char::from(HEX[usize::from(byte & 0xf)]));
-    }
-    out
-}
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// The canonical JSON [`tool_args_hash`] hashes: Python's
 /// `json.dumps(value, sort_keys=True, separators=(",", ":"))`, byte for byte.
@@ -141,35 +122,6 @@ pub(crate) fn verify_compact(
     Ok(claims)
 }
 
-/// Checks that the token clears `tool` with exactly `tool_args`.
-pub(crate) fn check_binding(
-    claims: &TokenClaims,
-    tool: &str,
-    tool_args: &Map<String, Value>,
-) -> Result<(), Error> {
-    if claims.tool != tool {
-        return Err(fail(format!(
-            "token clears tool `{}`, the call is `{}`",
-            shown(&claims.tool),
-            shown(tool)
-        )));
-    }
-    let actual = tool_args_hash(tool_args);
-    if claims.tool_args_hash != actual {
-        return Err(if claims.tool_args_hash.is_empty() {
-            fail(format!(
-                "token has no `tool_args_hash` claim; the call's arguments hash to {actual}"
-            ))
-        } else {
-            fail(format!(
-                "tool_args_hash mismatch: token binds {}, the call's arguments hash to {actual}",
-                shown(&claims.tool_args_hash)
-            ))
-        });
-    }
-    Ok(())
-}
-
 /// Seconds since the Unix epoch.
 pub(crate) fn unix_seconds(now: SystemTime) -> Result<u64, Error> {
     now.duration_since(UNIX_EPOCH)
@@ -180,6 +132,7 @@ pub(crate) fn unix_seconds(now: SystemTime) -> Result<u64, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Map;
     use serde_json::json;
     use std::time::Duration;
 
@@ -290,7 +243,7 @@ mod tests {
     fn shared_types_are_send_and_sync() {
         fn assert_bounds<T: Send + Sync + 'static>() {}
         assert_bounds::<ReplayCache>();
-        assert_bounds::<TokenVerifier>();
+        assert_bounds::<verifier::TokenVerifier>();
         assert_bounds::<TokenSigner>();
         assert_bounds::<TokenClaims>();
     }

@@ -14,7 +14,7 @@ const SHARDS: usize = 32;
 /// A shard is swept for expired ids when it has grown to this size (then to twice its live size).
 const MIN_SWEEP_AT: usize = 256;
 /// Default bound on the number of unexpired ids remembered.
-pub const DEFAULT_CAPACITY: usize = 1 << 20;
+pub(crate) const DEFAULT_CAPACITY: usize = 1 << 20;
 
 /// Remembers used `jti`s until their token expires (`exp` + 30 s leeway), so a token is
 /// accepted once.
@@ -27,7 +27,6 @@ pub const DEFAULT_CAPACITY: usize = 1 << 20;
 /// Expiry follows the `now` it is given (the wall clock, for the client): if the system clock
 /// jumps forward past a token's `exp` and back again, that token's id may be forgotten while
 /// the token verifies again. Keep the clock disciplined (NTP slews, it does not jump).
-#[derive(Debug)]
 pub struct ReplayCache {
     shards: [Mutex<Shard>; SHARDS],
     hasher: RandomState,
@@ -35,11 +34,19 @@ pub struct ReplayCache {
     capacity: usize,
 }
 
-#[derive(Debug)]
 struct Shard {
     /// jti → Unix second after which its token can no longer verify.
     seen: HashMap<Box<str>, u64>,
     sweep_at: usize,
+}
+
+impl std::fmt::Debug for ReplayCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReplayCache")
+            .field("len", &self.len())
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for ReplayCache {
@@ -49,7 +56,7 @@ impl Default for ReplayCache {
 }
 
 impl ReplayCache {
-    /// An empty cache bounded at [`DEFAULT_CAPACITY`] live ids.
+    /// An empty cache bounded at [`DEFAULT_REPLAY_CAPACITY`](super::DEFAULT_REPLAY_CAPACITY) live ids.
     pub fn new() -> Self {
         ReplayCache::with_capacity(DEFAULT_CAPACITY)
     }

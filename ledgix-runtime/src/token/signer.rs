@@ -13,7 +13,8 @@ use crate::jwk::KeySet;
 /// base64url without padding, as the Vault writes them.
 ///
 /// ```
-/// use ledgix_runtime::token::{Audience, TokenClaims, TokenSigner, TokenVerifier};
+/// use ledgix_runtime::token::TokenSigner;
+/// use ledgix_runtime::{Audience, TokenClaims, TokenVerifier};
 ///
 /// let signer = TokenSigner::from_seed("k1", [7; 32]);
 /// let claims = TokenClaims {

@@ -1,7 +1,7 @@
 //! Single use of an A-JWT across clients, gateways and processes: the [`ReplayStore`] trait and
 //! the in-process [`MemoryReplayStore`].
 
-use std::fmt::Debug;
+use std::fmt::{self, Debug};
 use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -53,9 +53,17 @@ pub const DEFAULT_REPLAY_CAPACITY: usize = super::replay::DEFAULT_CAPACITY;
 /// Every client of a process shares [`MemoryReplayStore::process`] unless configured otherwise,
 /// so one approval runs one body however many clients resume it. It does not reach other
 /// processes: for that, use a shared store.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct MemoryReplayStore {
     cache: Arc<ReplayCache>,
+}
+
+impl fmt::Debug for MemoryReplayStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryReplayStore")
+            .field("len", &self.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for MemoryReplayStore {

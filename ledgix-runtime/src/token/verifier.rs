@@ -16,10 +16,11 @@ use crate::jwk::KeySet;
 /// Cloning is cheap and clones share one replay cache.
 ///
 /// ```
-/// use ledgix_runtime::token::{TokenSigner, TokenVerifier};
+/// use ledgix_runtime::TokenVerifier;
 ///
-/// let signer = TokenSigner::generate("vault-key-1");
-/// let verifier = TokenVerifier::from_jwks_json(&signer.jwks_json(), "alcv-vault", "my-gateway")?;
+/// let jwks = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"vault-test-key-001",
+///     "x":"A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg","use":"sig","alg":"EdDSA"}]}"#;
+/// let verifier = TokenVerifier::from_jwks_json(jwks, "alcv-vault", "my-gateway")?;
 /// assert!(verifier.verify("not.a.token").is_err());
 /// # Ok::<(), ledgix_runtime::Error>(())
 /// ```
