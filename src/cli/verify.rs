@@ -607,8 +607,19 @@ fn ledger_warnings(data: &LedgerData, v: &LedgerVerification) -> Vec<String> {
         ));
     }
     for (seq, fields) in &v.uncommitted_fields {
+        let unpinned = v
+            .unpinned_numbers
+            .iter()
+            .find(|(s, _)| s == seq)
+            .map(|(_, pointers)| {
+                format!(
+                    " (numbers its float64 hash cannot pin: {})",
+                    pointers.join(", ")
+                )
+            })
+            .unwrap_or_default();
         warnings.push(format!(
-            "entry seq {seq} shows fields its hash does not cover: {}",
+            "entry seq {seq} shows fields its hash does not cover: {}{unpinned}",
             fields.join(", ")
         ));
     }
@@ -853,7 +864,17 @@ mod tests {
         .unwrap();
         assert_eq!((data.entries.len(), data.checkpoints.len()), (24, 3));
         let v = ledger::verify_ledger(&data.entries, &data.checkpoints, &data.keys).unwrap();
-        assert!(ledger_warnings(&data, &v).is_empty());
+        // The Vault's fixture ledger holds integers above 2^53 (9007199254740993): their
+        // entries verify, but the hash cannot pin those numbers, and the report says so.
+        let warnings = ledger_warnings(&data, &v);
+        assert!(!v.unpinned_numbers.is_empty());
+        assert_eq!(warnings.len(), v.unpinned_numbers.len(), "{warnings:#?}");
+        assert!(
+            warnings
+                .iter()
+                .all(|w| w.contains("numbers its float64 hash cannot pin")),
+            "{warnings:#?}"
+        );
         // Without --keys and without a jwks.json, the folder is refused as bad input.
         let err = read_dir(&fixture("ledger"), None).err().unwrap();
         assert!(matches!(err, Failure::BadInput { .. }), "{err:?}");
