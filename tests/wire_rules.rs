@@ -14,11 +14,11 @@ use std::collections::BTreeSet;
 use std::fmt::Debug;
 
 use ledger_support::{SETS, cases, read};
+use ledgix::ReviewDecision;
 use ledgix::ledger::{
     CheckpointPage, ConsistencyProof, InclusionProof, LedgerCheckpoint, LedgerEntry,
     LedgerKeyVersion, LedgerPage, ProofBundle,
 };
-use ledgix::ReviewDecision;
 use ledgix::{ClearanceRequest, ClearanceResponse, PolicyRegistration, PolicyRegistrationResponse};
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -327,7 +327,11 @@ mod tests {
     #[test]
     fn errors_map_to_exit_codes_with_a_hint() {
         let base = "http://127.0.0.1:1";
-        let f = failure(Error::Connection(ledgix::ConnectionError::new("refused")), base, "GET /reviews");
+        let f = failure(
+            Error::Connection(ledgix::ConnectionError::new("refused")),
+            base,
+            "GET /reviews",
+        );
         assert_eq!(f.exit_code(), 3);
         assert!(matches!(&f, Failure::Vault { hint, .. } if hint.contains("ledgix mock-vault")));
         let http = |status: u16| Error::Http {

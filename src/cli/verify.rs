@@ -176,7 +176,13 @@ pub(crate) fn bundle(args: &BundleArgs, out: &Out) -> Result<(), Failure> {
 /// What a verified bundle could not establish.
 fn bundle_warnings(v: &BundleVerification) -> Vec<String> {
     let mut warnings = Vec::new();
-    if !v.event_body_verified {
+    if !v.unpinned_numbers.is_empty() {
+        warnings.push(format!(
+            "the event holds numbers its float64 hash cannot pin ({}): another number with the \
+             same hash could stand in their place, so its body is not verified",
+            v.unpinned_numbers.join(", ")
+        ));
+    } else if !v.event_body_verified {
         warnings.push(
             "the event is redacted (empty intent_hash): its body could not be recomputed; only \
              its receipt and its place in the tree were checked"
@@ -223,6 +229,7 @@ fn bundle_json(v: &BundleVerification, warnings: &[String], keys: &Path) -> Valu
         "event_body_verified": v.event_body_verified,
         "event_encoding": encoding_name(v),
         "uncommitted_fields": v.uncommitted_fields,
+        "unpinned_numbers": v.unpinned_numbers,
         "consistency_verified": v.consistency_verified,
         "latest_checkpoint_id": v.latest_checkpoint_id,
         "latest_tree_size": v.latest_tree_size,
@@ -704,6 +711,9 @@ fn ledger_json(data: &LedgerData, v: &LedgerVerification, warnings: &[String]) -
         "unsealed_entries": unsealed(data),
         "uncommitted_fields": v.uncommitted_fields.iter()
             .map(|(seq, fields)| json!({"seq": seq, "fields": fields}))
+            .collect::<Vec<_>>(),
+        "unpinned_numbers": v.unpinned_numbers.iter()
+            .map(|(seq, pointers)| json!({"seq": seq, "pointers": pointers}))
             .collect::<Vec<_>>(),
         "checkpoints": data.checkpoints.len(),
         "checkpoints_verified": v.checkpoints_verified,
