@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
-#[allow(dead_code)]
 mod ledger_support;
 use serde_json::{Value, json};
 
