@@ -661,3 +661,49 @@ async fn each_decision_and_held_review_is_an_info_event() {
         }
     }
 }
+
+/// A page open in the reviewer's browser must not be able to decide a review with a
+/// cross-origin "simple" request (a `text/plain` or form POST needs no preflight): the decision
+/// endpoint takes `application/json` only, and the held call stays held.
+#[tokio::test]
+async fn a_decision_without_a_json_content_type_is_refused_and_decides_nothing() {
+    let vault = MockVault::builder()
+        .rule(Rule::tool("wire_*").review())
+        .start()
+        .await;
+    let runs = Runs::default();
+    let reviewer = async {
+        let id = vault.next_pending_review().await;
+        let url = format!("{}/reviews/{id}/decision", vault.url());
+        let http = reqwest::Client::new();
+        let body = r#"{"approved": true, "review_reason": "csrf"}"#;
+        for content_type in [
+            None,
+            Some("text/plain"),
+            Some("application/x-www-form-urlencoded"),
+            Some("multipart/form-data; boundary=x"),
+            Some("application/jsonp"),
+        ] {
+            let mut post = http.post(&url).body(body);
+            if let Some(content_type) = content_type {
+                post = post.header("content-type", content_type);
+            }
+            let answer = post.send().await.unwrap();
+            assert_eq!(answer.status(), 415, "{content_type:?}");
+            assert_eq!(vault.pending_reviews(), std::slice::from_ref(&id));
+        }
+        assert_eq!(runs.count(), 0);
+        // The same decision as JSON (parameters allowed) is taken.
+        let answer = http
+            .post(&url)
+            .header("content-type", "Application/JSON; charset=utf-8")
+            .body(r#"{"approved": false, "review_reason": "json"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+    };
+    let (result, ()) = tokio::join!(vault.scope(guarded("wire_transfer", 1, &runs)), reviewer);
+    assert!(result.unwrap_err().is_denied());
+    assert_eq!(runs.count(), 0);
+}

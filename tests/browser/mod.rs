@@ -35,7 +35,7 @@ const CHROMIUM_ARGS: [&str; 10] = [
 pub enum Availability {
     /// Both programs were found.
     Found { chromium: PathBuf, driver: PathBuf },
-    /// Missing, and `LEDGIX_SKIP_BROWSER_TESTS=1` says to skip.
+    /// Missing (and not required), or `LEDGIX_SKIP_BROWSER_TESTS=1` says to skip.
     Skip(String),
 }
 
@@ -48,8 +48,10 @@ fn find(env: &str, default: &str) -> Option<PathBuf> {
 ///
 /// # Panics
 ///
-/// When either is missing and `LEDGIX_SKIP_BROWSER_TESTS` is not `1`: a browser test must
-/// not pass without a browser.
+/// When either is missing, `LEDGIX_REQUIRE_SYSTEM_DEPS=1` (CI) and `LEDGIX_SKIP_BROWSER_TESTS`
+/// is not `1`: where the browser is promised, a browser test must not pass without one. On a
+/// machine with only the Rust toolchain the README's test command still passes, and the skip
+/// is said on the real stderr.
 pub fn availability() -> Availability {
     let chromium = find("CHROMIUM", "/usr/bin/chromium");
     let driver = find("CHROMEDRIVER", "/usr/bin/chromedriver");
@@ -65,7 +67,9 @@ pub fn availability() -> Availability {
                 },
                 if driver.is_some() { "found" } else { "missing" },
             );
-            if std::env::var("LEDGIX_SKIP_BROWSER_TESTS").as_deref() == Ok("1") {
+            let skip = std::env::var("LEDGIX_SKIP_BROWSER_TESTS").as_deref() == Ok("1");
+            let required = std::env::var("LEDGIX_REQUIRE_SYSTEM_DEPS").as_deref() == Ok("1");
+            if skip || !required {
                 Availability::Skip(missing)
             } else {
                 panic!(
@@ -84,7 +88,8 @@ pub fn say_skipped(test: &str, why: &str) {
     use std::io::Write;
     let _ = writeln!(
         std::io::stderr(),
-        "\n*** SKIPPED {test}: {why} (LEDGIX_SKIP_BROWSER_TESTS=1) ***\n"
+        "\n*** SKIPPED {test}: {why}. Install chromium and chromium-driver (.ci/run does) to \
+         run it; LEDGIX_REQUIRE_SYSTEM_DEPS=1 makes this a failure ***\n"
     );
 }
 

@@ -450,6 +450,7 @@ async fn review_decision(
     headers: HeaderMap,
     body: Bytes,
 ) -> Answer {
+    require_json_content_type(&headers)?;
     let value = json_body(&body)?;
     let decision: ReviewDecision = serde_json::from_value(value.clone()).map_err(|e| {
         Reject::unprocessable(format!(
@@ -474,6 +475,27 @@ async fn review_decision(
         }
     };
     idempotent(&vault, &path, &headers, &value, decide).await
+}
+
+/// A decision changes state, so it must not be a "simple" cross-origin request: a web page
+/// the reviewer has open elsewhere could otherwise POST a `text/plain` form at the local mock
+/// Vault (no preflight). `application/json` makes the browser ask first, and the mock answers
+/// no CORS preflight, so only same-origin pages (the review page) and non-browser clients can
+/// decide.
+fn require_json_content_type(headers: &HeaderMap) -> Result<(), Reject> {
+    let is_json = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"));
+    if is_json {
+        Ok(())
+    } else {
+        Err(Reject(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "a review decision must be sent with `Content-Type: application/json`".into(),
+        ))
+    }
 }
 
 async fn register_policy(State(vault): Shared, headers: HeaderMap, body: Bytes) -> Answer {
