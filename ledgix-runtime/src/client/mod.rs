@@ -885,6 +885,85 @@ mod tests {
     }
 
     #[test]
+    fn replay_cache_size_bounds_the_process_store_and_the_largest_ask_wins() {
+        use crate::token::MemoryReplayStore;
+        let build = |b: crate::ConfigBuilder| LedgixClient::new(b.build().unwrap()).unwrap();
+        // Asks stay at or above the default so other tests of this binary keep their room.
+        let big = crate::token::DEFAULT_REPLAY_CAPACITY + 4096;
+        let _c = build(Config::builder().replay_cache_size(big));
+        assert_eq!(MemoryReplayStore::process().capacity(), big);
+        // A smaller ask never shrinks what another client asked for.
+        let _c = build(Config::builder().replay_cache_size(10));
+        assert_eq!(MemoryReplayStore::process().capacity(), big);
+        let _c = build(Config::builder().replay_cache_size(big + 1));
+        assert_eq!(MemoryReplayStore::process().capacity(), big + 1);
+        // A store of the caller's own is not resized, nor is the process store for it.
+        let own = MemoryReplayStore::with_capacity(7);
+        let _c = build(
+            Config::builder()
+                .replay_store(own.clone())
+                .replay_cache_size(big + 2),
+        );
+        assert_eq!(own.capacity(), 7);
+        assert_eq!(MemoryReplayStore::process().capacity(), big + 1);
+    }
+
+    #[test]
+    fn a_delegate_is_the_same_client_plus_a_parent() {
+        let client = LedgixClient::new(Config::builder().build().unwrap()).unwrap();
+        let child = client.delegate("p1");
+        assert!(child.shares_state_with(&client));
+        assert_eq!(child.parent_jti(), Some("p1"));
+        assert_eq!(child.delegate("p2").parent_jti(), Some("p2"));
+        assert_eq!(client.delegate("").parent_jti(), None);
+        let prepared = child.prepare(ClearanceRequest::new("t"));
+        assert_eq!(prepared.parent_jti.as_deref(), Some("p1"));
+        let prepared = child.prepare(ClearanceRequest::new("t").parent_jti("own"));
+        assert_eq!(prepared.parent_jti.as_deref(), Some("own"));
+    }
+
+    proptest::proptest! {
+        /// Whatever the tool and arguments, fields the caller set are sent as set.
+        #[test]
+        fn the_callers_values_always_win(
+            tool in "(stripe|slack|gpt|fetch|x)[a-z_]{0,6}",
+            url in "(https://[a-z]{1,8}\\.io/[a-z]{0,4}|[a-z]{0,6})",
+            uri in proptest::option::of("[a-z:/.]{1,12}"),
+            provider in proptest::option::of("[a-z]{1,8}"),
+            account in proptest::option::of("[a-z0-9_]{1,8}"),
+            principal in proptest::option::of("[a-z]{1,8}"),
+        ) {
+            let client = LedgixClient::new(
+                Config::builder().principal_id("configured").build().unwrap(),
+            )
+            .unwrap();
+            let mut request = ClearanceRequest::new(tool.as_str())
+                .arg("url", url.as_str())
+                .arg("account", "acct_hint")
+                .arg("team_id", "T_hint");
+            if let Some(u) = &uri { request = request.destination_uri(u.as_str()); }
+            if let Some(p) = &provider { request = request.destination_provider(p.as_str()); }
+            if let Some(a) = &account { request = request.destination_account_ref(a.as_str()); }
+            if let Some(p) = &principal { request = request.principal(p.as_str()); }
+            let sent = client.prepare(request.clone());
+            let hint = crate::extract_counterparty(&request.tool_name, &request.tool_args);
+            proptest::prop_assert_eq!(sent.destination_uri, uri.or(hint.destination_uri));
+            proptest::prop_assert_eq!(
+                sent.destination_provider,
+                provider.or(hint.destination_provider)
+            );
+            proptest::prop_assert_eq!(
+                sent.destination_account_ref,
+                account.or(hint.destination_account_ref)
+            );
+            proptest::prop_assert_eq!(
+                sent.human_principal,
+                Some(principal.unwrap_or_else(|| "configured".to_string()))
+            );
+        }
+    }
+
+    #[test]
     fn debug_shows_no_secret() {
         let client = LedgixClient::new(
             Config::builder()
