@@ -389,3 +389,36 @@ async fn a_token_living_longer_than_the_maximum_is_refused_and_no_body_runs() {
         .expect("approved");
     assert_eq!(runs.count(), 1);
 }
+
+/// The attribution constants of `#[guarded(..)]` go on the wire as the builder's do.
+#[ledgix::guarded(
+    tool = "stripe_refund",
+    purpose = "billing",
+    data_categories("payment_card", "email"),
+    processing_register_ref = "reg-payments",
+    dataset_ref = "charges",
+    destination(account_ref = "acct_fixed")
+)]
+async fn refund_with_attribution(amount: u64) -> Result<u64, Error> {
+    Ok(amount)
+}
+
+#[tokio::test]
+async fn guarded_attribution_keys_go_on_the_wire() {
+    let vault = MockVault::start().await;
+    let amount = vault
+        .scope(refund_with_attribution(45))
+        .await
+        .expect("approved");
+    assert_eq!(amount, 45);
+    let body = last_asked(&vault);
+    assert_eq!(body["purpose"], json!("billing"));
+    assert_eq!(body["data_categories"], json!(["payment_card", "email"]));
+    assert_eq!(body["processing_register_ref"], json!("reg-payments"));
+    assert_eq!(body["dataset_ref"], json!("charges"));
+    // The constant part wins; the counterparty hint fills the others.
+    assert_eq!(body["destination_account_ref"], json!("acct_fixed"));
+    assert_eq!(body["destination_provider"], json!("stripe"));
+    assert_eq!(body["destination_uri"], json!("https://api.stripe.com"));
+    assert_eq!(body["tool_args"], json!({"amount": 45}));
+}
