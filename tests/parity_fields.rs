@@ -422,3 +422,47 @@ async fn guarded_attribution_keys_go_on_the_wire() {
     assert_eq!(body["destination_uri"], json!("https://api.stripe.com"));
     assert_eq!(body["tool_args"], json!({"amount": 45}));
 }
+
+/// The Vault's own example request: it round-trips, its fields are read wherever it puts them,
+/// and the builder writes the same top-level fields.
+#[test]
+fn the_vaults_wire_fixture_reads_and_the_builder_writes_its_fields() {
+    let text = std::fs::read_to_string("tests/fixtures/vault/wire_request_clearance.json")
+        .expect("the fixture");
+    let fixture: Value = serde_json::from_str(&text).expect("JSON");
+    let parsed: ClearanceRequest = serde_json::from_value(fixture.clone()).expect("parses");
+    assert_eq!(serde_json::to_value(&parsed).expect("writes"), fixture);
+    assert_eq!(parsed.effective_purpose(), Some("customer_service_refund"));
+    assert_eq!(parsed.effective_data_categories(), Some(vec!["financial"]));
+    assert_eq!(parsed.policy_id(), Some("refund_policy_v1"));
+
+    let built = ClearanceRequest::new("stripe_refund")
+        .arg("amount", 45)
+        .agent_id("agent-checkout-bot")
+        .session_id("sess_9f3c1a2b")
+        .principal("auth0|user_5512")
+        .destination(
+            "https://api.stripe.com/v1/refunds",
+            "stripe",
+            "acct_1QabcdEFGH",
+        )
+        .purpose("customer_service_refund")
+        .data_categories(["financial"]);
+    let written = serde_json::to_value(&built).expect("writes");
+    for field in [
+        "tool_name",
+        "tool_args",
+        "agent_id",
+        "session_id",
+        "human_principal",
+        "destination_uri",
+        "destination_provider",
+        "destination_account_ref",
+    ] {
+        assert_eq!(written[field], fixture[field], "{field}");
+    }
+    // Top-level wins over the context when both are set.
+    assert_eq!(built.effective_purpose(), Some("customer_service_refund"));
+    let both = built.clone().context("purpose", "other");
+    assert_eq!(both.effective_purpose(), Some("customer_service_refund"));
+}

@@ -262,6 +262,26 @@ impl ClearanceRequest {
         self.context(key, value)
     }
 
+    /// The purpose of processing, read where either side puts it: the top-level `purpose`
+    /// (ledgix-python 0.4, this crate), else `context.purpose` (the Vault's own wire fixture).
+    pub fn effective_purpose(&self) -> Option<&str> {
+        self.purpose
+            .as_deref()
+            .or_else(|| self.context.get("purpose").and_then(Value::as_str))
+    }
+
+    /// The data categories, read where either side puts them: the top-level
+    /// `data_categories`, else `context.data_categories` (its string entries).
+    pub fn effective_data_categories(&self) -> Option<Vec<&str>> {
+        if let Some(categories) = &self.data_categories {
+            return Some(categories.iter().map(String::as_str).collect());
+        }
+        self.context
+            .get("data_categories")
+            .and_then(Value::as_array)
+            .map(|list| list.iter().filter_map(Value::as_str).collect())
+    }
+
     /// The policy id carried in `context.policy_id`, if any.
     pub fn policy_id(&self) -> Option<&str> {
         self.context.get("policy_id").and_then(Value::as_str)
