@@ -102,7 +102,10 @@ async fn every_field_goes_on_the_wire_top_level_as_named() {
     }
     // Top level, not inside the context.
     for field in ATTRIBUTION {
-        assert!(body["context"].get(*field).is_none(), "{field} in context: {body}");
+        assert!(
+            body["context"].get(*field).is_none(),
+            "{field} in context: {body}"
+        );
     }
 
     // The same through ClearanceRequest and request_clearance.
@@ -194,7 +197,10 @@ async fn a_delegated_client_sends_parent_jti_and_shares_the_parent() {
     let child = parent.delegate("jti-of-parent");
     assert_eq!(child.parent_jti(), Some("jti-of-parent"));
     assert_eq!(parent.parent_jti(), None, "the parent is unchanged");
-    assert!(child.shares_state_with(&parent), "one pool, one JWKS cache, one set of caches");
+    assert!(
+        child.shares_state_with(&parent),
+        "one pool, one JWKS cache, one set of caches"
+    );
     assert!(format!("{child:?}").contains("jti-of-parent"));
 
     child
@@ -261,10 +267,8 @@ async fn inside_a_guarded_body_one_call_delegates_from_its_token() {
                 .run(runs.body())
                 .await?;
             // A sub-agent that knows no client: everything under with_delegation delegates.
-            ledgix::with_delegation(async {
-                ToolCall::new("book_flight").run(runs.body()).await
-            })
-            .await??;
+            ledgix::with_delegation(async { ToolCall::new("book_flight").run(runs.body()).await })
+                .await??;
             Ok::<_, Error>((jti, runs.count()))
         }))
         .await
@@ -302,12 +306,18 @@ async fn counterparty_hints_fill_what_the_caller_leaves_unset() {
         .await
         .expect("approved");
     let bodies = asked(&vault);
-    assert_eq!(bodies[0]["destination_uri"], json!("https://api.stripe.com"));
+    assert_eq!(
+        bodies[0]["destination_uri"],
+        json!("https://api.stripe.com")
+    );
     assert_eq!(bodies[0]["destination_provider"], json!("stripe"));
     assert_eq!(bodies[0]["destination_account_ref"], json!("acct_1Hx"));
     // The caller's value wins; the hint fills the rest.
     assert_eq!(bodies[1]["destination_provider"], json!("stripe-eu"));
-    assert_eq!(bodies[1]["destination_uri"], json!("https://api.stripe.com"));
+    assert_eq!(
+        bodies[1]["destination_uri"],
+        json!("https://api.stripe.com")
+    );
     assert_eq!(bodies[1]["destination_account_ref"], json!("acct_1Hx"));
     // A generic URL: named by its host, sent without its credentials.
     assert_eq!(bodies[2]["destination_provider"], json!("example.com"));
@@ -323,7 +333,11 @@ async fn counterparty_hints_fill_what_the_caller_leaves_unset() {
         .await
         .expect("approved");
     let body = last_asked(&vault);
-    for field in ["destination_uri", "destination_provider", "destination_account_ref"] {
+    for field in [
+        "destination_uri",
+        "destination_provider",
+        "destination_account_ref",
+    ] {
         assert!(body.get(field).is_none(), "{field}: {body}");
     }
 }
@@ -337,7 +351,11 @@ async fn a_token_living_longer_than_the_maximum_is_refused_and_no_body_runs() {
         .await;
     let runs = Runs::default();
     let err = vault
-        .scope(ToolCall::new("stripe_refund").arg("amount", &45).run(runs.body()))
+        .scope(
+            ToolCall::new("stripe_refund")
+                .arg("amount", &45)
+                .run(runs.body()),
+        )
         .await
         .expect_err("refused");
     assert!(

@@ -292,7 +292,9 @@ fn parse_categories(input: ParseStream<'_>, key: Span) -> syn::Result<Vec<LitStr
     if values.is_empty() {
         return Err(syn::Error::new(
             key,
-            format!("`data_categories()` is empty: name at least one, `{EXAMPLE}`, or leave the key out"),
+            format!(
+                "`data_categories()` is empty: name at least one, `{EXAMPLE}`, or leave the key out"
+            ),
         ));
     }
     Ok(values)
@@ -477,7 +479,11 @@ mod tests {
             data_categories("email", "payment_card"),
             processing_register_ref = "reg-7",
             dataset_ref = "customers",
-            destination(provider = "stripe", account_ref = "acct_1", uri = "https://api.stripe.com"),
+            destination(
+                provider = "stripe",
+                account_ref = "acct_1",
+                uri = "https://api.stripe.com"
+            ),
         ))
         .unwrap();
         let got: Vec<(&str, Vec<String>)> = a
@@ -487,7 +493,10 @@ mod tests {
             .collect();
         let want: Vec<(&str, Vec<String>)> = vec![
             ("purpose", vec!["billing".into()]),
-            ("data_categories", vec!["email".into(), "payment_card".into()]),
+            (
+                "data_categories",
+                vec!["email".into(), "payment_card".into()],
+            ),
             ("processing_register_ref", vec!["reg-7".into()]),
             ("dataset_ref", vec!["customers".into()]),
             ("destination_provider", vec!["stripe".into()]),
@@ -512,7 +521,8 @@ mod tests {
         assert!(err(quote!(destination())).contains("is empty"));
         assert!(err(quote!(destination(host = "x"))).contains("unknown part `host`"));
         assert!(
-            err(quote!(destination(uri = "a", uri = "b"))).contains("duplicate `uri` in `destination")
+            err(quote!(destination(uri = "a", uri = "b")))
+                .contains("duplicate `uri` in `destination")
         );
         assert!(err(quote!(destination(provider = stripe))).contains("`provider` takes a string"));
     }

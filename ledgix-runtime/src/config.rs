@@ -425,7 +425,11 @@ impl ConfigBuilder {
                 .ok()
                 .filter(|&n| n > 0)
                 .ok_or_else(|| {
-                    env_error("LEDGIX_REPLAY_CACHE_SIZE", &v, "expected a whole number ≥ 1")
+                    env_error(
+                        "LEDGIX_REPLAY_CACHE_SIZE",
+                        &v,
+                        "expected a whole number ≥ 1",
+                    )
                 })?;
             b = b.replay_cache_size(n);
         }
@@ -719,9 +723,7 @@ impl ConfigBuilder {
             ));
         }
         if c.replay_cache_size == Some(0) {
-            return Err(Error::Config(
-                "replay_cache_size must be at least 1".into(),
-            ));
+            return Err(Error::Config("replay_cache_size must be at least 1".into()));
         }
         if c.max_token_lifetime.is_zero() {
             return Err(Error::Config(
@@ -1107,12 +1109,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("greater than zero"), "{err}");
-        let err = from(&[
-            ("LEDGIX_JWKS_TTL", "30s"),
-            ("LEDGIX_JWKS_TTL_MS", "30"),
-        ])
-        .unwrap_err()
-        .to_string();
+        let err = from(&[("LEDGIX_JWKS_TTL", "30s"), ("LEDGIX_JWKS_TTL_MS", "30")])
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("LEDGIX_JWKS_TTL=`30s`")
                 && err.contains("LEDGIX_JWKS_TTL_MS=`30`")

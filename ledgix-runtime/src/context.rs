@@ -27,7 +27,11 @@ pub(crate) struct ActiveClearance {
 
 impl ActiveClearance {
     /// The clearance of a verified approval obtained by `client`.
-    pub(crate) fn new(response: ClearanceResponse, claims: TokenClaims, client: LedgixClient) -> Self {
+    pub(crate) fn new(
+        response: ClearanceResponse,
+        claims: TokenClaims,
+        client: LedgixClient,
+    ) -> Self {
         ActiveClearance {
             response: Arc::new(response),
             claims: Arc::new(claims),
@@ -107,10 +111,7 @@ pub fn current_claims() -> Option<Arc<TokenClaims>> {
 /// ```
 pub fn delegated_client() -> Result<LedgixClient, Error> {
     CLEARANCE
-        .try_with(|c| {
-            c.as_ref()
-                .map(|c| c.client.delegate(c.claims.jti.clone()))
-        })
+        .try_with(|c| c.as_ref().map(|c| c.client.delegate(c.claims.jti.clone())))
         .ok()
         .flatten()
         .ok_or_else(|| {

@@ -99,8 +99,7 @@ pub fn extract_counterparty(tool_name: &str, tool_args: &Map<String, Value>) -> 
         );
     }
     if has("openai") || has("gpt") {
-        let org =
-            string_arg(tool_args, "organization").or_else(|| string_arg(tool_args, "org_id"));
+        let org = string_arg(tool_args, "organization").or_else(|| string_arg(tool_args, "org_id"));
         return known("https://api.openai.com", "openai", org);
     }
     if has("anthropic") || has("claude") {
@@ -156,7 +155,10 @@ mod tests {
         extract_counterparty(tool, args.as_object().expect("an object"))
     }
 
-    fn triple(h: &CounterpartyHint) -> (Option<&str>, Option<&str>, Option<&str>) {
+    /// `(destination_uri, destination_provider, destination_account_ref)`.
+    type Triple<'a> = (Option<&'a str>, Option<&'a str>, Option<&'a str>);
+
+    fn triple(h: &CounterpartyHint) -> Triple<'_> {
         (
             h.destination_uri.as_deref(),
             h.destination_provider.as_deref(),
@@ -168,7 +170,7 @@ mod tests {
     /// `ledgix_python.counterparty.extract` returns for the same input).
     #[test]
     fn as_the_official_sdks() {
-        let cases: &[(&str, Value, (Option<&str>, Option<&str>, Option<&str>))] = &[
+        let cases: &[(&str, Value, Triple<'_>)] = &[
             (
                 "stripe_refund",
                 json!({"amount": 45}),
@@ -177,12 +179,20 @@ mod tests {
             (
                 "Create_STRIPE_Payment",
                 json!({"api_key": "sk_live_51HxyzSECRETSECRET"}),
-                (Some("https://api.stripe.com"), Some("stripe"), Some("sk_live_51Hx")),
+                (
+                    Some("https://api.stripe.com"),
+                    Some("stripe"),
+                    Some("sk_live_51Hx"),
+                ),
             ),
             (
                 "stripe_refund",
                 json!({"api_key": "sk_1", "account": "acct_9"}),
-                (Some("https://api.stripe.com"), Some("stripe"), Some("acct_9")),
+                (
+                    Some("https://api.stripe.com"),
+                    Some("stripe"),
+                    Some("acct_9"),
+                ),
             ),
             (
                 "stripe_refund",
@@ -197,7 +207,11 @@ mod tests {
             (
                 "twilio_sms",
                 json!({"account_sid": "AC123"}),
-                (Some("https://api.twilio.com"), Some("twilio"), Some("AC123")),
+                (
+                    Some("https://api.twilio.com"),
+                    Some("twilio"),
+                    Some("AC123"),
+                ),
             ),
             (
                 "slack_post",
@@ -221,12 +235,20 @@ mod tests {
             (
                 "ask_gpt",
                 json!({"org_id": "org-1"}),
-                (Some("https://api.openai.com"), Some("openai"), Some("org-1")),
+                (
+                    Some("https://api.openai.com"),
+                    Some("openai"),
+                    Some("org-1"),
+                ),
             ),
             (
                 "claude_complete",
                 json!({"organization": "o"}),
-                (Some("https://api.anthropic.com"), Some("anthropic"), Some("o")),
+                (
+                    Some("https://api.anthropic.com"),
+                    Some("anthropic"),
+                    Some("o"),
+                ),
             ),
             (
                 "fetch_page",
@@ -247,8 +269,16 @@ mod tests {
                 json!({"host": "https://api.acme.io"}),
                 (Some("https://api.acme.io"), Some("acme.io"), None),
             ),
-            ("call_api", json!({"url": 42, "host": "acme.io"}), (None, None, None)),
-            ("call_api", json!({"url": "mailto:a@b.c"}), (None, None, None)),
+            (
+                "call_api",
+                json!({"url": 42, "host": "acme.io"}),
+                (None, None, None),
+            ),
+            (
+                "call_api",
+                json!({"url": "mailto:a@b.c"}),
+                (None, None, None),
+            ),
             ("lookup", json!({}), (None, None, None)),
             ("", json!({"url": "https://acme.io"}), (None, None, None)),
         ];

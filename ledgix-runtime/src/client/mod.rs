@@ -484,15 +484,14 @@ impl LedgixClient {
             || request.destination_provider.is_none()
             || request.destination_account_ref.is_none();
         if config.counterparty_hints && unset {
-            let hint = crate::counterparty::extract_counterparty(
-                &request.tool_name,
-                &request.tool_args,
-            );
+            let hint =
+                crate::counterparty::extract_counterparty(&request.tool_name, &request.tool_args);
             request.destination_uri = request.destination_uri.or(hint.destination_uri);
             request.destination_provider =
                 request.destination_provider.or(hint.destination_provider);
-            request.destination_account_ref =
-                request.destination_account_ref.or(hint.destination_account_ref);
+            request.destination_account_ref = request
+                .destination_account_ref
+                .or(hint.destination_account_ref);
         }
         request
     }

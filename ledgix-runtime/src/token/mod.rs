@@ -133,7 +133,10 @@ pub(crate) fn check_lifetime(
     let now = unix_seconds(now)?;
     let issued = claims.iat.map(|iat| claims.exp.saturating_sub(iat));
     let left = claims.exp.saturating_sub(now);
-    for (what, secs) in [("lifetime (exp - iat)", issued), ("time left (exp - now)", Some(left))] {
+    for (what, secs) in [
+        ("lifetime (exp - iat)", issued),
+        ("time left (exp - now)", Some(left)),
+    ] {
         if let Some(secs) = secs
             && secs as f64 > max_secs
         {
