@@ -1,7 +1,10 @@
 //! Parsing the arguments of `#[guarded(...)]`.
 //!
 //! `tool = "name"`, `policy = "id"`, `skip(a, b)`, `skip_all`, `context(key = value, ..)`,
-//! `client = <expr>`, `crate = "path"`. Unknown and duplicate keys are errors spanned at the key.
+//! `client = <expr>`, `crate = "path"`, and the request's attribution constants: `purpose =
+//! "..."`, `data_categories("a", "b")`, `processing_register_ref = "..."`, `dataset_ref =
+//! "..."`, `destination(uri = "...", provider = "...", account_ref = "...")`. Unknown and
+//! duplicate keys are errors spanned at the key.
 
 use proc_macro2::Span;
 use syn::ext::IdentExt;
@@ -16,11 +19,24 @@ mod kw {
     syn::custom_keyword!(skip_all);
     syn::custom_keyword!(context);
     syn::custom_keyword!(client);
+    syn::custom_keyword!(purpose);
+    syn::custom_keyword!(data_categories);
+    syn::custom_keyword!(processing_register_ref);
+    syn::custom_keyword!(dataset_ref);
+    syn::custom_keyword!(destination);
 }
 
 /// The keys `#[guarded]` accepts, for "expected one of" messages.
-pub(crate) const KEYS: &str =
-    "`tool`, `policy`, `skip(..)`, `skip_all`, `context(..)`, `client`, `crate`";
+pub(crate) const KEYS: &str = "`tool`, `policy`, `skip(..)`, `skip_all`, `context(..)`, `client`, \
+     `crate`, `purpose`, `data_categories(..)`, `processing_register_ref`, `dataset_ref`, \
+     `destination(..)`";
+
+/// The parts `destination(..)` accepts, with the `ToolCall` method each sets.
+const DESTINATION_PARTS: [(&str, &str); 3] = [
+    ("uri", "destination_uri"),
+    ("provider", "destination_provider"),
+    ("account_ref", "destination_account_ref"),
+];
 
 /// The parsed arguments of `#[guarded(...)]`.
 #[derive(Default)]
@@ -39,6 +55,17 @@ pub(crate) struct GuardedArgs {
     pub client: Option<Expr>,
     /// `crate = "path"`: where the `ledgix` crate is (default `::ledgix`).
     pub krate: Option<Path>,
+    /// The request's attribution constants, as `ToolCall` setter calls: `(method, value)`,
+    /// e.g. `("purpose", "billing")`; `data_categories` holds its list.
+    pub fields: Vec<FieldSetter>,
+}
+
+/// One attribution constant of `#[guarded(..)]`, set with `ToolCall::<method>(value)`.
+pub(crate) struct FieldSetter {
+    /// The `ToolCall` method (`purpose`, `destination_uri`, `data_categories`, ...).
+    pub method: &'static str,
+    /// Its string arguments (one; several for `data_categories`).
+    pub values: Vec<LitStr>,
 }
 
 /// One `key = value` of `context(..)`.
@@ -106,6 +133,47 @@ impl Parse for GuardedArgs {
                         format!("`crate` must be a path to the ledgix crate, like `crate = \"::ledgix\"`: {e}"),
                     )
                 })?);
+            } else if lookahead.peek(kw::purpose) {
+                let key = input.parse::<kw::purpose>()?;
+                seen.once("purpose", key.span)?;
+                let value = parse_string_value(input, "purpose", "purpose = \"billing\"")?;
+                args.fields.push(FieldSetter {
+                    method: "purpose",
+                    values: vec![value],
+                });
+            } else if lookahead.peek(kw::processing_register_ref) {
+                let key = input.parse::<kw::processing_register_ref>()?;
+                seen.once("processing_register_ref", key.span)?;
+                let value = parse_string_value(
+                    input,
+                    "processing_register_ref",
+                    "processing_register_ref = \"reg-payments\"",
+                )?;
+                args.fields.push(FieldSetter {
+                    method: "processing_register_ref",
+                    values: vec![value],
+                });
+            } else if lookahead.peek(kw::dataset_ref) {
+                let key = input.parse::<kw::dataset_ref>()?;
+                seen.once("dataset_ref", key.span)?;
+                let value =
+                    parse_string_value(input, "dataset_ref", "dataset_ref = \"customers\"")?;
+                args.fields.push(FieldSetter {
+                    method: "dataset_ref",
+                    values: vec![value],
+                });
+            } else if lookahead.peek(kw::data_categories) {
+                let key = input.parse::<kw::data_categories>()?;
+                seen.once("data_categories", key.span)?;
+                let values = parse_categories(input, key.span)?;
+                args.fields.push(FieldSetter {
+                    method: "data_categories",
+                    values,
+                });
+            } else if lookahead.peek(kw::destination) {
+                let key = input.parse::<kw::destination>()?;
+                seen.once("destination", key.span)?;
+                args.fields.extend(parse_destination(input, key.span)?);
             } else if input.peek(Ident::peek_any) {
                 let key = input.call(Ident::parse_any)?;
                 return Err(syn::Error::new(
@@ -181,6 +249,112 @@ fn expect_eq(input: ParseStream<'_>, key: &str, example: &str) -> syn::Result<()
     } else {
         Err(input.error(format!("expected `=` after `{key}`: write `{example}`")))
     }
+}
+
+/// `("email", "payment_card")`: non-empty string literals, each once, at least one.
+fn parse_categories(input: ParseStream<'_>, key: Span) -> syn::Result<Vec<LitStr>> {
+    const EXAMPLE: &str = "data_categories(\"email\", \"payment_card\")";
+    if !input.peek(syn::token::Paren) {
+        return Err(input.error(format!(
+            "expected the categories in parentheses: `{EXAMPLE}`"
+        )));
+    }
+    let content;
+    syn::parenthesized!(content in input);
+    let mut values: Vec<LitStr> = Vec::new();
+    while !content.is_empty() {
+        if !content.peek(LitStr) {
+            let value = content.parse::<Expr>()?;
+            return Err(syn::Error::new_spanned(
+                &value,
+                format!("`data_categories` takes string literals: write `{EXAMPLE}`"),
+            ));
+        }
+        let lit = content.parse::<LitStr>()?;
+        if lit.value().is_empty() {
+            return Err(syn::Error::new(
+                lit.span(),
+                "a data category must not be empty",
+            ));
+        }
+        if values.iter().any(|v| v.value() == lit.value()) {
+            return Err(syn::Error::new(
+                lit.span(),
+                format!("duplicate data category `{}`; give it once", lit.value()),
+            ));
+        }
+        values.push(lit);
+        if content.is_empty() {
+            break;
+        }
+        content.parse::<Token![,]>()?;
+    }
+    if values.is_empty() {
+        return Err(syn::Error::new(
+            key,
+            format!(
+                "`data_categories()` is empty: name at least one, `{EXAMPLE}`, or leave the key out"
+            ),
+        ));
+    }
+    Ok(values)
+}
+
+/// `(uri = "..", provider = "..", account_ref = "..")`: each part at most once, at least one.
+fn parse_destination(input: ParseStream<'_>, key: Span) -> syn::Result<Vec<FieldSetter>> {
+    const EXAMPLE: &str = "destination(provider = \"stripe\", uri = \"https://api.stripe.com\")";
+    if !input.peek(syn::token::Paren) {
+        return Err(input.error(format!(
+            "expected the destination's parts in parentheses: `{EXAMPLE}`"
+        )));
+    }
+    let content;
+    syn::parenthesized!(content in input);
+    let mut parts: Vec<(&'static str, FieldSetter)> = Vec::new();
+    while !content.is_empty() {
+        if !content.peek(Ident::peek_any) {
+            return Err(content.error(format!(
+                "expected `uri`, `provider` or `account_ref`: `{EXAMPLE}`"
+            )));
+        }
+        let part = content.call(Ident::parse_any)?;
+        let name = part.unraw().to_string();
+        let Some(&(part_name, method)) = DESTINATION_PARTS.iter().find(|(p, _)| *p == name) else {
+            return Err(syn::Error::new(
+                part.span(),
+                format!(
+                    "unknown part `{name}` in `destination(..)`; expected `uri`, `provider` or \
+                     `account_ref`"
+                ),
+            ));
+        };
+        if parts.iter().any(|(p, _)| *p == part_name) {
+            return Err(syn::Error::new(
+                part.span(),
+                format!("duplicate `{part_name}` in `destination(..)`; give it once"),
+            ));
+        }
+        let example = format!("destination({part_name} = \"...\")");
+        let value = parse_string_value(&content, part_name, &example)?;
+        parts.push((
+            part_name,
+            FieldSetter {
+                method,
+                values: vec![value],
+            },
+        ));
+        if content.is_empty() {
+            break;
+        }
+        content.parse::<Token![,]>()?;
+    }
+    if parts.is_empty() {
+        return Err(syn::Error::new(
+            key,
+            format!("`destination()` is empty: give at least one part, `{EXAMPLE}`"),
+        ));
+    }
+    Ok(parts.into_iter().map(|(_, setter)| setter).collect())
 }
 
 /// `(a, b, r#type)`.
@@ -296,6 +470,61 @@ mod tests {
         );
         let krate = a.krate.unwrap();
         assert_eq!(quote!(#krate).to_string(), quote!(::my::ledgix).to_string());
+    }
+
+    #[test]
+    fn attribution_constants() {
+        let a = parse(quote!(
+            purpose = "billing",
+            data_categories("email", "payment_card"),
+            processing_register_ref = "reg-7",
+            dataset_ref = "customers",
+            destination(
+                provider = "stripe",
+                account_ref = "acct_1",
+                uri = "https://api.stripe.com"
+            ),
+        ))
+        .unwrap();
+        let got: Vec<(&str, Vec<String>)> = a
+            .fields
+            .iter()
+            .map(|f| (f.method, f.values.iter().map(LitStr::value).collect()))
+            .collect();
+        let want: Vec<(&str, Vec<String>)> = vec![
+            ("purpose", vec!["billing".into()]),
+            (
+                "data_categories",
+                vec!["email".into(), "payment_card".into()],
+            ),
+            ("processing_register_ref", vec!["reg-7".into()]),
+            ("dataset_ref", vec!["customers".into()]),
+            ("destination_provider", vec!["stripe".into()]),
+            ("destination_account_ref", vec!["acct_1".into()]),
+            ("destination_uri", vec!["https://api.stripe.com".into()]),
+        ];
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn attribution_mistakes() {
+        assert!(err(quote!(purpose = billing)).contains("`purpose` takes a string literal"));
+        assert!(err(quote!(purpose = "")).contains("must not be empty"));
+        assert!(err(quote!(purpose = "a", purpose = "b")).contains("duplicate `purpose`"));
+        assert!(err(quote!(dataset_ref = 1)).contains("`dataset_ref` takes a string literal"));
+        assert!(err(quote!(data_categories = ["a"])).contains("in parentheses"));
+        assert!(err(quote!(data_categories())).contains("is empty"));
+        assert!(err(quote!(data_categories(email))).contains("takes string literals"));
+        assert!(err(quote!(data_categories("a", "a"))).contains("duplicate data category `a`"));
+        assert!(err(quote!(data_categories(""))).contains("must not be empty"));
+        assert!(err(quote!(destination = "x")).contains("in parentheses"));
+        assert!(err(quote!(destination())).contains("is empty"));
+        assert!(err(quote!(destination(host = "x"))).contains("unknown part `host`"));
+        assert!(
+            err(quote!(destination(uri = "a", uri = "b")))
+                .contains("duplicate `uri` in `destination")
+        );
+        assert!(err(quote!(destination(provider = stripe))).contains("`provider` takes a string"));
     }
 
     #[test]

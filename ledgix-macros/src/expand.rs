@@ -60,6 +60,8 @@ pub(crate) struct GuardSpec {
     pub skip_all: bool,
     /// The client expression, if any.
     pub client: Option<Expr>,
+    /// The request's attribution constants (`purpose`, `data_categories`, ...).
+    pub fields: Vec<crate::attr::FieldSetter>,
     /// The macro at work, as messages name it: "`#[ledgix::guarded]`" or
     /// "`ledgix::instrument!`".
     pub who: &'static str,
@@ -518,6 +520,15 @@ fn call_setup(spec: &GuardSpec, call: &Ident, sent: &[SentParam]) -> TokenStream
         quote_spanned!(span=> .context(#key, #value))
     });
     let policy = spec.policy.iter().map(|p| quote!(.policy(#p)));
+    let fields = spec.fields.iter().map(|f| {
+        let method = Ident::new(f.method, Span::call_site());
+        let values = &f.values;
+        if f.method == "data_categories" {
+            quote!(.#method([#(#values),*]))
+        } else {
+            quote!(.#method(#(#values),*))
+        }
+    });
     let args = sent.iter().map(|p| {
         // `&ident` spans the whole type: `&` at its first token, `ident` at its last.
         let (first, last) = p.ty_span;
@@ -545,7 +556,7 @@ fn call_setup(spec: &GuardSpec, call: &Ident, sent: &[SentParam]) -> TokenStream
         }
     });
     quote! {
-        let #call = #krate::__private::ToolCall::new(#tool) #(#context)* #(#policy)*;
+        let #call = #krate::__private::ToolCall::new(#tool) #(#context)* #(#policy)* #(#fields)*;
         #(#args)*
         #client
     }
@@ -654,6 +665,7 @@ mod tests {
             skips: Vec::new(),
             skip_all: false,
             client: None,
+            fields: Vec::new(),
             who: "`#[ledgix::guarded]`",
             note: String::new(),
         }

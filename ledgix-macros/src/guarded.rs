@@ -100,6 +100,7 @@ pub(crate) fn spec_from_args(args: GuardedArgs, sig: &Signature) -> GuardSpec {
         skips: args.skips,
         skip_all: args.skip_all.is_some(),
         client: args.client,
+        fields: args.fields,
         who: "`#[ledgix::guarded]`",
         note: String::new(),
     }

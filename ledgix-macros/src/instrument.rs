@@ -307,6 +307,7 @@ impl Walker<'_> {
             skips: Vec::new(),
             skip_all: false,
             client: None,
+            fields: Vec::new(),
             who: "`ledgix::instrument!`",
             note: format!(
                 " (`{name}` matches rule enforce[{}] {:?} of {}; mark it `#[ledgix(skip)]` to \

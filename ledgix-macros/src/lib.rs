@@ -54,6 +54,15 @@ use proc_macro::TokenStream;
 /// | `context(key = value, ..)` | extra context for the Vault; keys are identifiers or string literals, values any expression whose type is `impl Into<serde_json::Value>`, evaluated before the call |
 /// | `client = <expr>` | the `ledgix::LedgixClient` to ask (an expression evaluated in the function, e.g. `self.ledgix.clone()`); a task-local client from `ledgix::with_client` or `MockVault::scope` still wins |
 /// | `crate = "path"` | where the `ledgix` crate is, when it is re-exported or renamed |
+/// | `purpose = ".."` | the purpose of processing, sent as `purpose` |
+/// | `data_categories("email", ..)` | the personal-data categories the call touches, sent as `data_categories` |
+/// | `processing_register_ref = ".."` | the processing register the call anchors to |
+/// | `dataset_ref = ".."` | the dataset the call reads or writes |
+/// | `destination(uri = "..", provider = "..", account_ref = "..")` | the counterparty (any of the three parts); parts left out are filled by the client's counterparty hint |
+///
+/// The attribution keys take string literals: constants of the function. Per-call values
+/// (a principal, a parent token) are set on `ledgix::ToolCall` or the client
+/// (`ConfigBuilder::principal_id`, `LedgixClient::delegate`).
 ///
 /// Without `client`, the call asks the task-local client, else the one given to
 /// `ledgix::configure`, else one built from the environment (`Config::from_env`).

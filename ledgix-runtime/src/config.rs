@@ -10,6 +10,11 @@ use crate::jwk::KeySet;
 use crate::sleep::{Sleeper, TokioSleeper};
 use crate::token::{MemoryReplayStore, ReplayStore};
 
+/// The longest an A-JWT may live (`exp - iat`, and `exp - now`) before the client refuses
+/// it: the official SDKs' `LEDGIX_MAX_TOKEN_LIFETIME_SECONDS` default (the Vault's 300 s plus
+/// 30 s of clock skew).
+pub(crate) const DEFAULT_MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(330);
+
 /// How long after a JWKS fetch a token naming an unknown `kid` may trigger another one.
 pub(crate) const DEFAULT_JWKS_REFETCH_COOLDOWN: Duration = Duration::from_secs(30);
 
@@ -60,12 +65,18 @@ impl fmt::Debug for Secret {
 /// | `LEDGIX_REVIEW_MODE` | `block` (or `detach`) | [`review_mode`](ConfigBuilder::review_mode) |
 /// | `LEDGIX_MAX_RETRIES` | `3` | [`max_retries`](ConfigBuilder::max_retries) |
 /// | `LEDGIX_RETRY_BASE_DELAY` | `500ms` | [`retry_base_delay`](ConfigBuilder::retry_base_delay) |
-/// | `LEDGIX_JWKS_TTL` (or `LEDGIX_JWKS_TTL_SECONDS`) | `300s` | [`jwks_ttl`](ConfigBuilder::jwks_ttl) |
+/// | `LEDGIX_JWKS_TTL` (or `LEDGIX_JWKS_TTL_SECONDS`; `LEDGIX_JWKS_TTL_MS` in milliseconds) | `300s` | [`jwks_ttl`](ConfigBuilder::jwks_ttl) |
+/// | `LEDGIX_PRINCIPAL_ID` | unset | [`principal_id`](ConfigBuilder::principal_id) |
+/// | `LEDGIX_REPLAY_CACHE_SIZE` | `1048576` | [`replay_cache_size`](ConfigBuilder::replay_cache_size) |
+/// | `LEDGIX_MAX_TOKEN_LIFETIME_SECONDS` (`LEDGIX_MAX_TOKEN_LIFETIME_MS` in milliseconds) | `330s` | [`max_token_lifetime`](ConfigBuilder::max_token_lifetime) |
+/// | `LEDGIX_COUNTERPARTY_HINTS` | `true` | [`counterparty_hints`](ConfigBuilder::counterparty_hints) |
 /// | `LEDGIX_ALLOW_INSECURE_HTTP` | `false` | [`allow_insecure_http`](ConfigBuilder::allow_insecure_http) |
 /// | `LEDGIX_PROXY_URL` | unset (no proxy) | [`proxy`](ConfigBuilder::proxy) |
 ///
 /// Durations accept `500ms`, `30s`, `15m`, `1h`; a bare number is seconds, as in the Python
 /// SDK (the TypeScript SDK reads bare numbers as milliseconds: write the unit to be safe).
+/// The `_MS` spellings are ledgix-ts's: a bare number there is milliseconds. When several
+/// spellings of one setting are set, they must agree (else `from_env` names them).
 /// An empty variable counts as unset.
 #[derive(Clone)]
 pub struct Config {
@@ -91,6 +102,12 @@ pub struct Config {
     pub(crate) http_client: Option<reqwest::Client>,
     pub(crate) max_concurrent_requests: usize,
     pub(crate) replay_store: Arc<dyn ReplayStore>,
+    /// Whether `replay_store` is the process-wide default (not one the caller set).
+    pub(crate) replay_store_is_default: bool,
+    pub(crate) replay_cache_size: Option<usize>,
+    pub(crate) max_token_lifetime: Duration,
+    pub(crate) principal_id: Option<String>,
+    pub(crate) counterparty_hints: bool,
     pub(crate) sleeper: Arc<dyn Sleeper>,
 }
 
@@ -122,6 +139,10 @@ impl fmt::Debug for Config {
             .field("http_client", &self.http_client.as_ref().map(|_| "custom"))
             .field("max_concurrent_requests", &self.max_concurrent_requests)
             .field("replay_store", &self.replay_store)
+            .field("replay_cache_size", &self.replay_cache_size)
+            .field("max_token_lifetime", &self.max_token_lifetime)
+            .field("principal_id", &self.principal_id)
+            .field("counterparty_hints", &self.counterparty_hints)
             .finish_non_exhaustive()
     }
 }
@@ -151,6 +172,11 @@ impl Default for Config {
             http_client: None,
             max_concurrent_requests: 256,
             replay_store: Arc::new(MemoryReplayStore::process()),
+            replay_store_is_default: true,
+            replay_cache_size: None,
+            max_token_lifetime: DEFAULT_MAX_TOKEN_LIFETIME,
+            principal_id: None,
+            counterparty_hints: true,
             sleeper: Arc::new(TokioSleeper),
         }
     }
@@ -274,6 +300,24 @@ impl Config {
     pub fn replay_store(&self) -> &Arc<dyn ReplayStore> {
         &self.replay_store
     }
+    /// The bound asked for the process-wide replay store, if any (see
+    /// [`ConfigBuilder::replay_cache_size`]).
+    pub fn replay_cache_size(&self) -> Option<usize> {
+        self.replay_cache_size
+    }
+    /// The longest lifetime an A-JWT may have to be accepted (see
+    /// [`ConfigBuilder::max_token_lifetime`]).
+    pub fn max_token_lifetime(&self) -> Duration {
+        self.max_token_lifetime
+    }
+    /// The principal sent as `human_principal` on requests that set none.
+    pub fn principal_id(&self) -> Option<&str> {
+        self.principal_id.as_deref()
+    }
+    /// Whether requests get counterparty hints (see [`ConfigBuilder::counterparty_hints`]).
+    pub fn counterparty_hints(&self) -> bool {
+        self.counterparty_hints
+    }
     /// The sleeper used for backoff and polling.
     pub fn sleeper(&self) -> &Arc<dyn Sleeper> {
         &self.sleeper
@@ -361,11 +405,50 @@ impl ConfigBuilder {
         if let Some(v) = get("LEDGIX_RETRY_BASE_DELAY") {
             b = b.retry_base_delay(env_duration("LEDGIX_RETRY_BASE_DELAY", &v)?);
         }
-        for name in ["LEDGIX_JWKS_TTL", "LEDGIX_JWKS_TTL_SECONDS"] {
-            if let Some(v) = get(name) {
-                b = b.jwks_ttl(env_duration(name, &v)?);
-                break;
+        if let Some(ttl) = env_one_duration(
+            &get,
+            &[
+                ("LEDGIX_JWKS_TTL", Unit::Seconds),
+                ("LEDGIX_JWKS_TTL_SECONDS", Unit::Seconds),
+                ("LEDGIX_JWKS_TTL_MS", Unit::Millis),
+            ],
+        )? {
+            b = b.jwks_ttl(ttl);
+        }
+        if let Some(v) = get("LEDGIX_PRINCIPAL_ID") {
+            b = b.principal_id(v.trim());
+        }
+        if let Some(v) = get("LEDGIX_REPLAY_CACHE_SIZE") {
+            let n = v
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|&n| n > 0)
+                .ok_or_else(|| {
+                    env_error(
+                        "LEDGIX_REPLAY_CACHE_SIZE",
+                        &v,
+                        "expected a whole number ≥ 1",
+                    )
+                })?;
+            b = b.replay_cache_size(n);
+        }
+        if let Some(lifetime) = env_one_duration(
+            &get,
+            &[
+                ("LEDGIX_MAX_TOKEN_LIFETIME_SECONDS", Unit::Seconds),
+                ("LEDGIX_MAX_TOKEN_LIFETIME_MS", Unit::Millis),
+            ],
+        )? {
+            if lifetime.is_zero() {
+                return Err(Error::Config(
+                    "LEDGIX_MAX_TOKEN_LIFETIME_SECONDS / _MS must be greater than zero".into(),
+                ));
             }
+            b = b.max_token_lifetime(lifetime);
+        }
+        if let Some(v) = get("LEDGIX_COUNTERPARTY_HINTS") {
+            b = b.counterparty_hints(env_bool("LEDGIX_COUNTERPARTY_HINTS", &v)?);
         }
         if let Some(v) = get("LEDGIX_ALLOW_INSECURE_HTTP") {
             b = b.allow_insecure_http(env_bool("LEDGIX_ALLOW_INSECURE_HTTP", &v)?);
@@ -543,6 +626,53 @@ impl ConfigBuilder {
     /// replicas, single use needs a store they share (the Redis one, feature `redis`).
     pub fn replay_store(mut self, store: impl ReplayStore) -> Self {
         self.config.replay_store = Arc::new(store);
+        self.config.replay_store_is_default = false;
+        self
+    }
+    /// Bounds the process-wide [`MemoryReplayStore`] (`LEDGIX_REPLAY_CACHE_SIZE`): the most
+    /// unexpired token ids it remembers. Default [`DEFAULT_REPLAY_CAPACITY`](crate::token::DEFAULT_REPLAY_CAPACITY)
+    /// (1,048,576).
+    ///
+    /// Unlike the official SDKs' cache (10,000 entries, oldest evicted first — which lets an
+    /// evicted token run a second time), this store never forgets an unexpired id: when full,
+    /// new tokens are refused until some expire (fail closed), so size it for the tokens
+    /// verified within one token lifetime.
+    ///
+    /// The store is one per process, shared by every client so that one approval runs one
+    /// body whichever client resumes it; its bound is therefore process-wide too: it takes
+    /// effect when a client is built with this configuration, and when several
+    /// configurations name a size the largest wins (one client asking for less never starves
+    /// another). It does not apply to a store set with [`replay_store`](Self::replay_store)
+    /// (size that store yourself, e.g. [`MemoryReplayStore::with_capacity`]). Zero fails
+    /// [`build`](Self::build).
+    pub fn replay_cache_size(mut self, size: usize) -> Self {
+        self.config.replay_cache_size = Some(size);
+        self
+    }
+    /// The longest lifetime an A-JWT may have (`LEDGIX_MAX_TOKEN_LIFETIME_SECONDS`, default
+    /// 330 s: the Vault's 300 s tokens plus 30 s of clock skew). A token whose `exp - iat`,
+    /// or whose time left (`exp - now`), exceeds it is refused
+    /// ([`Error::TokenVerification`]) before any body runs: a long-lived token is a stolen
+    /// token's long window. Zero fails [`build`](Self::build).
+    pub fn max_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.config.max_token_lifetime = lifetime;
+        self
+    }
+    /// The human on whose behalf the agent acts (`LEDGIX_PRINCIPAL_ID`): sent as
+    /// `human_principal` on every request that sets none
+    /// ([`ToolCall::principal`](crate::ToolCall::principal) overrides it per call). Advisory:
+    /// the Vault records it, it proves nothing. Empty: none.
+    pub fn principal_id(mut self, principal_id: impl Into<String>) -> Self {
+        let p = principal_id.into();
+        self.config.principal_id = (!p.is_empty()).then_some(p);
+        self
+    }
+    /// Whether requests carry counterparty hints (`LEDGIX_COUNTERPARTY_HINTS`, default true):
+    /// the `destination_*` fields a request leaves unset are filled from its tool name and
+    /// arguments as the official SDKs do ([`extract_counterparty`](crate::extract_counterparty)).
+    /// Values the caller sets always win.
+    pub fn counterparty_hints(mut self, enabled: bool) -> Self {
+        self.config.counterparty_hints = enabled;
         self
     }
     /// Replaces the sleeper used for backoff, `Retry-After` and polling.
@@ -590,6 +720,14 @@ impl ConfigBuilder {
         if c.review_timeout.is_zero() {
             return Err(Error::Config(
                 "review_timeout must be greater than zero".into(),
+            ));
+        }
+        if c.replay_cache_size == Some(0) {
+            return Err(Error::Config("replay_cache_size must be at least 1".into()));
+        }
+        if c.max_token_lifetime.is_zero() {
+            return Err(Error::Config(
+                "max_token_lifetime must be greater than zero".into(),
             ));
         }
         if c.max_concurrent_requests == 0 {
@@ -753,6 +891,52 @@ fn env_duration(name: &str, value: &str) -> Result<Duration, Error> {
     parse_duration(value).map_err(|why| env_error(name, value, &why))
 }
 
+/// What a bare number means in a variable.
+#[derive(Debug, Clone, Copy)]
+enum Unit {
+    /// Seconds (the Python SDK's variables, and ours).
+    Seconds,
+    /// Milliseconds (the TypeScript SDK's `_MS` variables).
+    Millis,
+}
+
+/// A duration in `value`: with a unit it is read as written; a bare number in `unit`.
+fn env_duration_in(name: &str, value: &str, unit: Unit) -> Result<Duration, Error> {
+    let bare = value.trim();
+    let is_bare = !bare.is_empty() && bare.chars().all(|c| c.is_ascii_digit() || c == '.');
+    match unit {
+        Unit::Millis if is_bare => {
+            let ms = parse_duration(bare).map_err(|why| env_error(name, value, &why))?;
+            // A bare number read as seconds, scaled to milliseconds.
+            Ok(ms / 1000)
+        }
+        _ => env_duration(name, value),
+    }
+}
+
+/// The one duration set among several spellings of a setting (`None`: none set). Two spellings
+/// set to different durations are an error naming both.
+fn env_one_duration(
+    get: &impl Fn(&str) -> Option<String>,
+    names: &[(&str, Unit)],
+) -> Result<Option<Duration>, Error> {
+    let mut found: Option<(&str, String, Duration)> = None;
+    for &(name, unit) in names {
+        let Some(v) = get(name) else { continue };
+        let d = env_duration_in(name, &v, unit)?;
+        match &found {
+            Some((first, first_value, first_d)) if *first_d != d => {
+                return Err(Error::Config(format!(
+                    "{first}=`{first_value}` and {name}=`{v}` disagree; set one of them"
+                )));
+            }
+            Some(_) => {}
+            None => found = Some((name, v, d)),
+        }
+    }
+    Ok(found.map(|(_, _, d)| d))
+}
+
 /// Parses `500ms`, `30s`, `15m`, `1h`, or a bare number of seconds (fractions allowed).
 pub fn parse_duration(value: &str) -> Result<Duration, String> {
     let v = value.trim();
@@ -870,6 +1054,79 @@ mod tests {
     }
 
     #[test]
+    fn parity_variables_are_read() {
+        let c = from(&[
+            ("LEDGIX_PRINCIPAL_ID", " user-42 "),
+            ("LEDGIX_REPLAY_CACHE_SIZE", "20000"),
+            ("LEDGIX_MAX_TOKEN_LIFETIME_SECONDS", "120"),
+            ("LEDGIX_JWKS_TTL_MS", "1500"),
+            ("LEDGIX_COUNTERPARTY_HINTS", "off"),
+        ])
+        .unwrap();
+        assert_eq!(c.principal_id(), Some("user-42"));
+        assert_eq!(c.replay_cache_size(), Some(20_000));
+        assert_eq!(c.max_token_lifetime(), Duration::from_secs(120));
+        assert_eq!(c.jwks_ttl(), Duration::from_millis(1500));
+        assert!(!c.counterparty_hints());
+        // Defaults.
+        let c = from(&[]).unwrap();
+        assert_eq!(c.principal_id(), None);
+        assert_eq!(c.replay_cache_size(), None);
+        assert_eq!(c.max_token_lifetime(), Duration::from_secs(330));
+        assert!(c.counterparty_hints());
+        // The TypeScript spellings: bare numbers are milliseconds, units read as written.
+        let c = from(&[("LEDGIX_MAX_TOKEN_LIFETIME_MS", "330000")]).unwrap();
+        assert_eq!(c.max_token_lifetime(), Duration::from_secs(330));
+        let c = from(&[("LEDGIX_JWKS_TTL_MS", "2s")]).unwrap();
+        assert_eq!(c.jwks_ttl(), Duration::from_secs(2));
+        // Several spellings that agree are fine.
+        let c = from(&[
+            ("LEDGIX_JWKS_TTL_SECONDS", "60"),
+            ("LEDGIX_JWKS_TTL_MS", "60000"),
+        ])
+        .unwrap();
+        assert_eq!(c.jwks_ttl(), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn bad_parity_values_are_clear_errors() {
+        for (name, value, says) in [
+            ("LEDGIX_REPLAY_CACHE_SIZE", "0", "≥ 1"),
+            ("LEDGIX_REPLAY_CACHE_SIZE", "-5", "≥ 1"),
+            ("LEDGIX_REPLAY_CACHE_SIZE", "lots", "≥ 1"),
+            ("LEDGIX_MAX_TOKEN_LIFETIME_SECONDS", "soon", "duration"),
+            ("LEDGIX_MAX_TOKEN_LIFETIME_MS", "-1", "duration"),
+            ("LEDGIX_JWKS_TTL_MS", "1e3", "duration"),
+            ("LEDGIX_COUNTERPARTY_HINTS", "sometimes", "true or false"),
+        ] {
+            let err = from(&[(name, value)]).unwrap_err().to_string();
+            assert!(
+                err.contains(name) && err.contains(value) && err.contains(says),
+                "{name}={value}: {err}"
+            );
+        }
+        let err = from(&[("LEDGIX_MAX_TOKEN_LIFETIME_SECONDS", "0")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("greater than zero"), "{err}");
+        let err = from(&[("LEDGIX_JWKS_TTL", "30s"), ("LEDGIX_JWKS_TTL_MS", "30")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("LEDGIX_JWKS_TTL=`30s`")
+                && err.contains("LEDGIX_JWKS_TTL_MS=`30`")
+                && err.contains("disagree"),
+            "{err}"
+        );
+        for bad in [
+            Config::builder().replay_cache_size(0).build(),
+            Config::builder().max_token_lifetime(Duration::ZERO).build(),
+        ] {
+            assert!(matches!(bad, Err(Error::Config(_))), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
         assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
@@ -903,7 +1160,13 @@ mod tests {
              proxy: Some(\"http://***@proxy.corp:3128\"), http_client: None, \
              max_concurrent_requests: 256, replay_store: MemoryReplayStore { len: ";
         assert!(dbg.starts_with(expected), "{dbg}");
-        assert!(dbg.ends_with(", .. }, .. }"), "{dbg}");
+        assert!(
+            dbg.ends_with(
+                ", .. }, replay_cache_size: None, max_token_lifetime: 330s, principal_id: None, \
+                 counterparty_hints: true, .. }"
+            ),
+            "{dbg}"
+        );
         let pretty = format!("{c:#?}");
         for secret in ["sk_live", "proxyuser", "proxypass"] {
             assert!(!pretty.contains(secret), "{secret}: {pretty}");

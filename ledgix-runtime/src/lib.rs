@@ -20,6 +20,7 @@ mod b64;
 mod client;
 mod config;
 mod context;
+mod counterparty;
 mod error;
 mod guard;
 mod jwk;
@@ -35,7 +36,10 @@ pub mod token;
 
 pub use client::{LedgixClient, PendingApproval, configure, propagate, with_client};
 pub use config::{Config, ConfigBuilder, ReviewMode};
-pub use context::{current_claims, current_clearance, current_token};
+pub use context::{
+    current_claims, current_clearance, current_token, delegated_client, with_delegation,
+};
+pub use counterparty::{CounterpartyHint, extract_counterparty};
 pub use error::{ConnectionError, Denial, Error, MAX_REASON_SHOWN};
 pub use guard::ToolCall;
 pub use jwk::{Jwk, JwkError, KeySet};

@@ -137,6 +137,91 @@ impl ClearanceRequest {
         self
     }
 
+    /// Sets `human_principal`: the OIDC `sub` of the human on whose behalf the agent acts
+    /// (advisory). Unset, the client's [`principal_id`](crate::ConfigBuilder::principal_id)
+    /// fills it. An empty string leaves it unset.
+    pub fn principal(mut self, principal: impl Into<String>) -> Self {
+        self.human_principal = non_empty(principal.into());
+        self
+    }
+
+    /// Sets `parent_jti`: the `jti` of the A-JWT whose body makes this call (a delegated
+    /// sub-agent request). Unset, a delegated client
+    /// ([`LedgixClient::delegate`](crate::LedgixClient::delegate)) fills it. An empty string
+    /// leaves it unset.
+    pub fn parent_jti(mut self, parent_jti: impl Into<String>) -> Self {
+        self.parent_jti = non_empty(parent_jti.into());
+        self
+    }
+
+    /// Sets the counterparty: `destination_uri` (where the action goes, e.g.
+    /// `https://api.stripe.com`), `destination_provider` (a canonical key such as `stripe`)
+    /// and `destination_account_ref` (the account or workspace there). An empty string leaves
+    /// that field unset, for the client's counterparty hint to fill
+    /// ([`extract_counterparty`](crate::extract_counterparty)); values set here always win over
+    /// the hint.
+    pub fn destination(
+        self,
+        uri: impl Into<String>,
+        provider: impl Into<String>,
+        account_ref: impl Into<String>,
+    ) -> Self {
+        self.destination_uri(uri)
+            .destination_provider(provider)
+            .destination_account_ref(account_ref)
+    }
+
+    /// Sets `destination_uri` alone (see [`destination`](Self::destination)).
+    pub fn destination_uri(mut self, uri: impl Into<String>) -> Self {
+        self.destination_uri = non_empty(uri.into());
+        self
+    }
+
+    /// Sets `destination_provider` alone (see [`destination`](Self::destination)).
+    pub fn destination_provider(mut self, provider: impl Into<String>) -> Self {
+        self.destination_provider = non_empty(provider.into());
+        self
+    }
+
+    /// Sets `destination_account_ref` alone (see [`destination`](Self::destination)).
+    pub fn destination_account_ref(mut self, account_ref: impl Into<String>) -> Self {
+        self.destination_account_ref = non_empty(account_ref.into());
+        self
+    }
+
+    /// Sets `data_categories`: the personal-data categories the action touches (matched
+    /// against the Vault's GDPR Art. 30 processing registers), e.g. `["email",
+    /// "payment_card"]`. Replaces any set before; an empty list leaves the field unset.
+    pub fn data_categories(
+        mut self,
+        categories: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        let categories: Vec<String> = categories.into_iter().map(Into::into).collect();
+        self.data_categories = (!categories.is_empty()).then_some(categories);
+        self
+    }
+
+    /// Sets `purpose`: the purpose of processing (e.g. `billing`, `fraud_detection`). An empty
+    /// string leaves it unset.
+    pub fn purpose(mut self, purpose: impl Into<String>) -> Self {
+        self.purpose = non_empty(purpose.into());
+        self
+    }
+
+    /// Sets `processing_register_ref`: a hint of the processing register the action anchors
+    /// to. An empty string leaves it unset.
+    pub fn processing_register_ref(mut self, register_ref: impl Into<String>) -> Self {
+        self.processing_register_ref = non_empty(register_ref.into());
+        self
+    }
+
+    /// Sets `dataset_ref`: the logical dataset the action reads or writes. An empty string
+    /// leaves it unset.
+    pub fn dataset_ref(mut self, dataset_ref: impl Into<String>) -> Self {
+        self.dataset_ref = non_empty(dataset_ref.into());
+        self
+    }
+
     /// Sets all arguments at once.
     #[deprecated(
         since = "0.2.0",
@@ -177,10 +262,35 @@ impl ClearanceRequest {
         self.context(key, value)
     }
 
+    /// The purpose of processing, read where either side puts it: the top-level `purpose`
+    /// (ledgix-python 0.4, this crate), else `context.purpose` (the Vault's own wire fixture).
+    pub fn effective_purpose(&self) -> Option<&str> {
+        self.purpose
+            .as_deref()
+            .or_else(|| self.context.get("purpose").and_then(Value::as_str))
+    }
+
+    /// The data categories, read where either side puts them: the top-level
+    /// `data_categories`, else `context.data_categories` (its string entries).
+    pub fn effective_data_categories(&self) -> Option<Vec<&str>> {
+        if let Some(categories) = &self.data_categories {
+            return Some(categories.iter().map(String::as_str).collect());
+        }
+        self.context
+            .get("data_categories")
+            .and_then(Value::as_array)
+            .map(|list| list.iter().filter_map(Value::as_str).collect())
+    }
+
     /// The policy id carried in `context.policy_id`, if any.
     pub fn policy_id(&self) -> Option<&str> {
         self.context.get("policy_id").and_then(Value::as_str)
     }
+}
+
+/// `Some(s)` unless `s` is empty.
+fn non_empty(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
 }
 
 /// Lifecycle status of a clearance. Anything else on the wire is a [`ProtocolError`]: it

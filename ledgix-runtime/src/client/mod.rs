@@ -47,10 +47,13 @@ const MIN_POLL_PAUSE: Duration = Duration::from_millis(100);
 const REPLAY_ROLE: &str = "run:";
 
 /// A client of the Vault. Cheap to clone: clones share one connection pool and one JWKS cache;
-/// every client of the process shares the default replay store.
+/// every client of the process shares the default replay store. A delegated client
+/// ([`delegate`](Self::delegate)) is such a clone plus the `parent_jti` it sends.
 #[derive(Clone)]
 pub struct LedgixClient {
     inner: Arc<Inner>,
+    /// Sent as `parent_jti` on requests that carry none (a delegated client).
+    parent_jti: Option<Arc<str>>,
 }
 
 struct Inner {
@@ -69,6 +72,7 @@ impl fmt::Debug for LedgixClient {
         f.debug_struct("LedgixClient")
             .field("vault_url", &redact_url(&self.inner.config.vault_url))
             .field("agent_id", &self.inner.config.agent_id)
+            .field("parent_jti", &self.parent_jti)
             .finish_non_exhaustive()
     }
 }
@@ -126,6 +130,16 @@ impl LedgixClient {
         let ledger_keys = config.ledger_keys.clone().map(Arc::new);
         let jwks = JwksCache::new(config.jwks_ttl, config.jwks_refetch_cooldown);
         let limit = config_limit(&config);
+        if let Some(size) = config.replay_cache_size {
+            if config.replay_store_is_default {
+                crate::token::MemoryReplayStore::ask_process_capacity(size);
+            } else {
+                tracing::debug!(
+                    "replay_cache_size bounds the process-wide replay store only; this client \
+                     uses its own store"
+                );
+            }
+        }
         Ok(LedgixClient {
             inner: Arc::new(Inner {
                 config,
@@ -137,6 +151,7 @@ impl LedgixClient {
                 jwks,
                 limiter: tokio::sync::Semaphore::new(limit),
             }),
+            parent_jti: None,
         })
     }
 
@@ -148,6 +163,44 @@ impl LedgixClient {
     /// The configuration this client was built with.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// A client for a sub-agent acting under the A-JWT `parent_jti`: it sends `parent_jti` on
+    /// every request that carries none, so the Vault links the sub-agent's calls to the call
+    /// that spawned them.
+    ///
+    /// Unlike the official SDKs' `create_delegated_client` (a whole new client), it shares
+    /// everything with this one — connection pool, JWKS cache, replay store, limiter and any
+    /// other cache — and costs one `Arc` clone. Delegating a delegated client replaces the
+    /// parent. Inside a guarded body, [`delegated_client()`](crate::delegated_client) delegates
+    /// from the running call's own token in one call.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: ledgix_runtime::LedgixClient) -> Result<(), ledgix_runtime::Error> {
+    /// let sub_agent = client.delegate("jti-of-the-parent-token");
+    /// ledgix_runtime::ToolCall::new("send_email")
+    ///     .client(&sub_agent)
+    ///     .run(async { Ok::<_, ledgix_runtime::Error>(()) })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn delegate(&self, parent_jti: impl Into<String>) -> LedgixClient {
+        let parent: String = parent_jti.into();
+        LedgixClient {
+            inner: self.inner.clone(),
+            parent_jti: (!parent.is_empty()).then(|| Arc::from(parent)),
+        }
+    }
+
+    /// The `parent_jti` this client sends on requests that carry none (a delegated client).
+    pub fn parent_jti(&self) -> Option<&str> {
+        self.parent_jti.as_deref()
+    }
+
+    /// Whether `self` and `other` share one pool, JWKS cache and configuration (clones and
+    /// delegates of one client do).
+    pub fn shares_state_with(&self, other: &LedgixClient) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
     }
 
     // ---------------------------------------------------------------- clearance
@@ -360,7 +413,10 @@ impl LedgixClient {
             issuer: &self.inner.config.jwt_issuer,
             audience: &self.inner.config.jwt_audience,
         };
-        token::verify_compact(&compact, &keys, expect, SystemTime::now())
+        let now = SystemTime::now();
+        let claims = token::verify_compact(&compact, &keys, expect, now)?;
+        token::check_lifetime(&claims, self.inner.config.max_token_lifetime, now)?;
+        Ok(claims)
     }
 
     /// Records the token's id as used in the replay store; a second use is
@@ -407,12 +463,35 @@ impl LedgixClient {
 
     // ---------------------------------------------------------------- decision flow
 
-    fn prepare(&self, mut request: ClearanceRequest) -> ClearanceRequest {
+    /// Fills what the request leaves unset: agent and session ids and `human_principal` from
+    /// the configuration, `parent_jti` from a delegated client, and the `destination_*`
+    /// fields from the counterparty hint (when on). What the request sets always wins.
+    pub(crate) fn prepare(&self, mut request: ClearanceRequest) -> ClearanceRequest {
+        let config = &self.inner.config;
         if request.agent_id.is_empty() {
-            request.agent_id = self.inner.config.agent_id.clone();
+            request.agent_id = config.agent_id.clone();
         }
         if request.session_id.is_none() {
-            request.session_id = self.inner.config.session_id.clone();
+            request.session_id = config.session_id.clone();
+        }
+        if request.human_principal.is_none() {
+            request.human_principal = config.principal_id.clone();
+        }
+        if request.parent_jti.is_none() {
+            request.parent_jti = self.parent_jti.as_deref().map(str::to_string);
+        }
+        let unset = request.destination_uri.is_none()
+            || request.destination_provider.is_none()
+            || request.destination_account_ref.is_none();
+        if config.counterparty_hints && unset {
+            let hint =
+                crate::counterparty::extract_counterparty(&request.tool_name, &request.tool_args);
+            request.destination_uri = request.destination_uri.or(hint.destination_uri);
+            request.destination_provider =
+                request.destination_provider.or(hint.destination_provider);
+            request.destination_account_ref = request
+                .destination_account_ref
+                .or(hint.destination_account_ref);
         }
         request
     }
@@ -802,6 +881,85 @@ mod tests {
                 .as_str(),
             "https://vault.example.com/api/v1/ledger/proof/bundle?request_id=r+1%26x"
         );
+    }
+
+    #[test]
+    fn replay_cache_size_bounds_the_process_store_and_the_largest_ask_wins() {
+        use crate::token::MemoryReplayStore;
+        let build = |b: crate::ConfigBuilder| LedgixClient::new(b.build().unwrap()).unwrap();
+        // Asks stay at or above the default so other tests of this binary keep their room.
+        let big = crate::token::DEFAULT_REPLAY_CAPACITY + 4096;
+        let _c = build(Config::builder().replay_cache_size(big));
+        assert_eq!(MemoryReplayStore::process().capacity(), big);
+        // A smaller ask never shrinks what another client asked for.
+        let _c = build(Config::builder().replay_cache_size(10));
+        assert_eq!(MemoryReplayStore::process().capacity(), big);
+        let _c = build(Config::builder().replay_cache_size(big + 1));
+        assert_eq!(MemoryReplayStore::process().capacity(), big + 1);
+        // A store of the caller's own is not resized, nor is the process store for it.
+        let own = MemoryReplayStore::with_capacity(7);
+        let _c = build(
+            Config::builder()
+                .replay_store(own.clone())
+                .replay_cache_size(big + 2),
+        );
+        assert_eq!(own.capacity(), 7);
+        assert_eq!(MemoryReplayStore::process().capacity(), big + 1);
+    }
+
+    #[test]
+    fn a_delegate_is_the_same_client_plus_a_parent() {
+        let client = LedgixClient::new(Config::builder().build().unwrap()).unwrap();
+        let child = client.delegate("p1");
+        assert!(child.shares_state_with(&client));
+        assert_eq!(child.parent_jti(), Some("p1"));
+        assert_eq!(child.delegate("p2").parent_jti(), Some("p2"));
+        assert_eq!(client.delegate("").parent_jti(), None);
+        let prepared = child.prepare(ClearanceRequest::new("t"));
+        assert_eq!(prepared.parent_jti.as_deref(), Some("p1"));
+        let prepared = child.prepare(ClearanceRequest::new("t").parent_jti("own"));
+        assert_eq!(prepared.parent_jti.as_deref(), Some("own"));
+    }
+
+    proptest::proptest! {
+        /// Whatever the tool and arguments, fields the caller set are sent as set.
+        #[test]
+        fn the_callers_values_always_win(
+            tool in "(stripe|slack|gpt|fetch|x)[a-z_]{0,6}",
+            url in "(https://[a-z]{1,8}\\.io/[a-z]{0,4}|[a-z]{0,6})",
+            uri in proptest::option::of("[a-z:/.]{1,12}"),
+            provider in proptest::option::of("[a-z]{1,8}"),
+            account in proptest::option::of("[a-z0-9_]{1,8}"),
+            principal in proptest::option::of("[a-z]{1,8}"),
+        ) {
+            let client = LedgixClient::new(
+                Config::builder().principal_id("configured").build().unwrap(),
+            )
+            .unwrap();
+            let mut request = ClearanceRequest::new(tool.as_str())
+                .arg("url", url.as_str())
+                .arg("account", "acct_hint")
+                .arg("team_id", "T_hint");
+            if let Some(u) = &uri { request = request.destination_uri(u.as_str()); }
+            if let Some(p) = &provider { request = request.destination_provider(p.as_str()); }
+            if let Some(a) = &account { request = request.destination_account_ref(a.as_str()); }
+            if let Some(p) = &principal { request = request.principal(p.as_str()); }
+            let sent = client.prepare(request.clone());
+            let hint = crate::extract_counterparty(&request.tool_name, &request.tool_args);
+            proptest::prop_assert_eq!(sent.destination_uri, uri.or(hint.destination_uri));
+            proptest::prop_assert_eq!(
+                sent.destination_provider,
+                provider.or(hint.destination_provider)
+            );
+            proptest::prop_assert_eq!(
+                sent.destination_account_ref,
+                account.or(hint.destination_account_ref)
+            );
+            proptest::prop_assert_eq!(
+                sent.human_principal,
+                Some(principal.unwrap_or_else(|| "configured".to_string()))
+            );
+        }
     }
 
     #[test]

@@ -182,7 +182,11 @@ impl PendingApproval {
             approval.ran = true;
             approval.cleared = Some((response.clone(), claims.clone()));
         }
-        context::run_cleared(ActiveClearance::new(response, claims), body).await
+        context::run_cleared(
+            ActiveClearance::new(response, claims, self.client.clone()),
+            body,
+        )
+        .await
     }
 
     /// Withdraws the request: posts a denial (`cancelled by agent`) to the review endpoint.

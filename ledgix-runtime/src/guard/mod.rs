@@ -103,8 +103,83 @@ impl ToolCall {
         self
     }
 
+    /// Sets `human_principal` for this call, overriding the configured
+    /// [`principal_id`](crate::ConfigBuilder::principal_id) (see
+    /// [`ClearanceRequest::principal`]).
+    pub fn principal(mut self, principal: impl Into<String>) -> Self {
+        self.request = self.request.principal(principal);
+        self
+    }
+
+    /// Sets `parent_jti`: this call is made by a sub-agent under that token (see
+    /// [`ClearanceRequest::parent_jti`]; a delegated client sets it for you).
+    pub fn parent_jti(mut self, parent_jti: impl Into<String>) -> Self {
+        self.request = self.request.parent_jti(parent_jti);
+        self
+    }
+
+    /// Sets the counterparty: `destination_uri`, `destination_provider`,
+    /// `destination_account_ref` (see [`ClearanceRequest::destination`]; an empty string
+    /// leaves a field to the counterparty hint).
+    pub fn destination(
+        mut self,
+        uri: impl Into<String>,
+        provider: impl Into<String>,
+        account_ref: impl Into<String>,
+    ) -> Self {
+        self.request = self.request.destination(uri, provider, account_ref);
+        self
+    }
+
+    /// Sets `destination_uri` alone.
+    pub fn destination_uri(mut self, uri: impl Into<String>) -> Self {
+        self.request = self.request.destination_uri(uri);
+        self
+    }
+
+    /// Sets `destination_provider` alone.
+    pub fn destination_provider(mut self, provider: impl Into<String>) -> Self {
+        self.request = self.request.destination_provider(provider);
+        self
+    }
+
+    /// Sets `destination_account_ref` alone.
+    pub fn destination_account_ref(mut self, account_ref: impl Into<String>) -> Self {
+        self.request = self.request.destination_account_ref(account_ref);
+        self
+    }
+
+    /// Sets `data_categories`, the personal-data categories the call touches (see
+    /// [`ClearanceRequest::data_categories`]).
+    pub fn data_categories(
+        mut self,
+        categories: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.request = self.request.data_categories(categories);
+        self
+    }
+
+    /// Sets `purpose`, the purpose of processing.
+    pub fn purpose(mut self, purpose: impl Into<String>) -> Self {
+        self.request = self.request.purpose(purpose);
+        self
+    }
+
+    /// Sets `processing_register_ref`, the processing register the call anchors to.
+    pub fn processing_register_ref(mut self, register_ref: impl Into<String>) -> Self {
+        self.request = self.request.processing_register_ref(register_ref);
+        self
+    }
+
+    /// Sets `dataset_ref`, the dataset the call reads or writes.
+    pub fn dataset_ref(mut self, dataset_ref: impl Into<String>) -> Self {
+        self.request = self.request.dataset_ref(dataset_ref);
+        self
+    }
+
     /// Asks this client (unless a task-local override from
-    /// [`with_client`](crate::with_client) is active, which wins).
+    /// [`with_client`](crate::with_client) is active, which wins; a `parent_jti` of a
+    /// delegated client given here is sent either way).
     pub fn client(mut self, client: &LedgixClient) -> Self {
         self.client = Some(client.clone());
         self
@@ -161,12 +236,21 @@ impl ToolCall {
         if let Some(e) = self.args_error {
             return Err(Error::ToolArgs(e));
         }
+        let mut request = self.request;
+        // A delegated client given with `.client(..)` delegates even when a task-local
+        // override (`with_client`, `MockVault::scope`) is the client that asks.
+        if request.parent_jti.is_none() {
+            request.parent_jti = self
+                .client
+                .as_ref()
+                .and_then(|c| c.parent_jti().map(str::to_string));
+        }
         let client = match client::scoped_client().or(self.client) {
             Some(c) => c,
             None => client::default_client()?,
         };
-        let (response, claims) = client.clear_for_call(self.request).await?;
-        Ok(ActiveClearance::new(response, claims))
+        let (response, claims) = client.clear_for_call(request).await?;
+        Ok(ActiveClearance::new(response, claims, client))
     }
 }
 

@@ -122,6 +122,33 @@ pub(crate) fn verify_compact(
     Ok(claims)
 }
 
+/// Refuses a token that lives longer than `max`: `exp - iat` (when `iat` is present) or the
+/// time it has left at `now` (`exp - now`). No leeway: `max` already allows for clock skew.
+pub(crate) fn check_lifetime(
+    claims: &TokenClaims,
+    max: std::time::Duration,
+    now: SystemTime,
+) -> Result<(), Error> {
+    let max_secs = max.as_secs_f64();
+    let now = unix_seconds(now)?;
+    let issued = claims.iat.map(|iat| claims.exp.saturating_sub(iat));
+    let left = claims.exp.saturating_sub(now);
+    for (what, secs) in [
+        ("lifetime (exp - iat)", issued),
+        ("time left (exp - now)", Some(left)),
+    ] {
+        if let Some(secs) = secs
+            && secs as f64 > max_secs
+        {
+            return Err(fail(format!(
+                "token {what} is {secs} s, longer than max_token_lifetime ({max_secs} s); \
+                 a token is refused when it could be used for longer than that"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Seconds since the Unix epoch.
 pub(crate) fn unix_seconds(now: SystemTime) -> Result<u64, Error> {
     now.duration_since(UNIX_EPOCH)

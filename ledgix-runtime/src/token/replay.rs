@@ -31,7 +31,7 @@ pub struct ReplayCache {
     shards: [Mutex<Shard>; SHARDS],
     hasher: RandomState,
     len: AtomicUsize,
-    capacity: usize,
+    capacity: AtomicUsize,
 }
 
 struct Shard {
@@ -44,7 +44,7 @@ impl std::fmt::Debug for ReplayCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ReplayCache")
             .field("len", &self.len())
-            .field("capacity", &self.capacity)
+            .field("capacity", &self.capacity())
             .finish_non_exhaustive()
     }
 }
@@ -73,7 +73,7 @@ impl ReplayCache {
             shards,
             hasher: RandomState::new(),
             len: AtomicUsize::new(0),
-            capacity,
+            capacity: AtomicUsize::new(capacity),
         }
     }
 
@@ -122,7 +122,7 @@ impl ReplayCache {
         Err(Error::TokenVerification(format!(
             "replay cache is full: {} unexpired token ids are remembered; refusing this token \
              rather than forgetting one",
-            self.capacity
+            self.capacity()
         )))
     }
 
@@ -141,11 +141,22 @@ impl ReplayCache {
         &self.shards[(self.hasher.hash_one(jti) as usize) & (SHARDS - 1)]
     }
 
+    /// The most unexpired ids remembered.
+    pub fn capacity(&self) -> usize {
+        self.capacity.load(Ordering::Relaxed)
+    }
+
+    /// Changes the bound. Ids already remembered stay; if more are remembered than the new
+    /// bound allows, new ids are refused until enough expire.
+    pub(crate) fn set_capacity(&self, capacity: usize) {
+        self.capacity.store(capacity, Ordering::Relaxed);
+    }
+
     /// Takes one slot of the capacity, if any is left.
     fn reserve_slot(&self) -> bool {
         self.len
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < self.capacity).then_some(n + 1)
+                (n < self.capacity()).then_some(n + 1)
             })
             .is_ok()
     }

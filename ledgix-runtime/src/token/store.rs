@@ -2,7 +2,7 @@
 //! the in-process [`MemoryReplayStore`].
 
 use std::fmt::{self, Debug};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -39,6 +39,8 @@ impl<S: ReplayStore + ?Sized> ReplayStore for Arc<S> {
         (**self).first_use(jti, expires_at).await
     }
 }
+
+static PROCESS: OnceLock<MemoryReplayStore> = OnceLock::new();
 
 /// The default number of unexpired `jti`s a [`MemoryReplayStore`] remembers
 /// (`LEDGIX_REPLAY_CACHE_SIZE` in the official SDKs is 10,000; ours refuses rather than
@@ -87,8 +89,23 @@ impl MemoryReplayStore {
 
     /// The process-wide store every client uses by default (created on first use).
     pub fn process() -> Self {
-        static PROCESS: OnceLock<MemoryReplayStore> = OnceLock::new();
         PROCESS.get_or_init(MemoryReplayStore::new).clone()
+    }
+
+    /// Asks the process-wide store for a bound of `size` ids: the first ask sets it, later
+    /// asks can only raise it (the largest ask wins, so no client starves another).
+    pub(crate) fn ask_process_capacity(size: usize) {
+        static ASKED: Mutex<usize> = Mutex::new(0);
+        let mut asked = ASKED.lock().unwrap_or_else(PoisonError::into_inner);
+        if size > *asked {
+            *asked = size;
+            MemoryReplayStore::process().cache.set_capacity(size);
+        }
+    }
+
+    /// The most unexpired ids this store remembers.
+    pub fn capacity(&self) -> usize {
+        self.cache.capacity()
     }
 
     /// Number of ids remembered (expired ones not yet swept included).
