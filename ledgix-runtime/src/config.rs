@@ -10,6 +10,11 @@ use crate::jwk::KeySet;
 use crate::sleep::{Sleeper, TokioSleeper};
 use crate::token::{MemoryReplayStore, ReplayStore};
 
+/// Default of [`ConfigBuilder::decision_cache_ttl`] (the official SDKs' 60 s).
+pub(crate) const DEFAULT_DECISION_CACHE_TTL: Duration = Duration::from_secs(60);
+/// Default of [`ConfigBuilder::decision_cache_max_entries`] (the official SDKs' 1000).
+pub(crate) const DEFAULT_DECISION_CACHE_MAX_ENTRIES: usize = 1000;
+
 /// How long after a JWKS fetch a token naming an unknown `kid` may trigger another one.
 pub(crate) const DEFAULT_JWKS_REFETCH_COOLDOWN: Duration = Duration::from_secs(30);
 
@@ -63,10 +68,14 @@ impl fmt::Debug for Secret {
 /// | `LEDGIX_JWKS_TTL` (or `LEDGIX_JWKS_TTL_SECONDS`) | `300s` | [`jwks_ttl`](ConfigBuilder::jwks_ttl) |
 /// | `LEDGIX_ALLOW_INSECURE_HTTP` | `false` | [`allow_insecure_http`](ConfigBuilder::allow_insecure_http) |
 /// | `LEDGIX_PROXY_URL` | unset (no proxy) | [`proxy`](ConfigBuilder::proxy) |
+/// | `LEDGIX_DECISION_CACHE_ENABLED` | `false` | [`decision_cache`](ConfigBuilder::decision_cache) |
+/// | `LEDGIX_DECISION_CACHE_TTL_SECONDS` (Python) or `LEDGIX_DECISION_CACHE_TTL_MS` (TypeScript) | `60s` | [`decision_cache_ttl`](ConfigBuilder::decision_cache_ttl) |
+/// | `LEDGIX_DECISION_CACHE_MAX_ENTRIES` | `1000` | [`decision_cache_max_entries`](ConfigBuilder::decision_cache_max_entries) |
 ///
 /// Durations accept `500ms`, `30s`, `15m`, `1h`; a bare number is seconds, as in the Python
 /// SDK (the TypeScript SDK reads bare numbers as milliseconds: write the unit to be safe).
-/// An empty variable counts as unset.
+/// The one exception is `LEDGIX_DECISION_CACHE_TTL_MS`, ledgix-ts's own name, whose bare number
+/// is milliseconds as there. An empty variable counts as unset.
 #[derive(Clone)]
 pub struct Config {
     pub(crate) vault_url: String,
@@ -92,6 +101,9 @@ pub struct Config {
     pub(crate) max_concurrent_requests: usize,
     pub(crate) replay_store: Arc<dyn ReplayStore>,
     pub(crate) sleeper: Arc<dyn Sleeper>,
+    pub(crate) decision_cache: bool,
+    pub(crate) decision_cache_ttl: Duration,
+    pub(crate) decision_cache_max_entries: usize,
 }
 
 impl fmt::Debug for Config {
@@ -122,6 +134,12 @@ impl fmt::Debug for Config {
             .field("http_client", &self.http_client.as_ref().map(|_| "custom"))
             .field("max_concurrent_requests", &self.max_concurrent_requests)
             .field("replay_store", &self.replay_store)
+            .field("decision_cache", &self.decision_cache)
+            .field("decision_cache_ttl", &self.decision_cache_ttl)
+            .field(
+                "decision_cache_max_entries",
+                &self.decision_cache_max_entries,
+            )
             .finish_non_exhaustive()
     }
 }
@@ -152,6 +170,9 @@ impl Default for Config {
             max_concurrent_requests: 256,
             replay_store: Arc::new(MemoryReplayStore::process()),
             sleeper: Arc::new(TokioSleeper),
+            decision_cache: false,
+            decision_cache_ttl: DEFAULT_DECISION_CACHE_TTL,
+            decision_cache_max_entries: DEFAULT_DECISION_CACHE_MAX_ENTRIES,
         }
     }
 }
@@ -278,6 +299,18 @@ impl Config {
     pub fn sleeper(&self) -> &Arc<dyn Sleeper> {
         &self.sleeper
     }
+    /// Whether approvals are cached ([`ConfigBuilder::decision_cache`]; off by default).
+    pub fn decision_cache(&self) -> bool {
+        self.decision_cache
+    }
+    /// How long a cached approval may be reused ([`ConfigBuilder::decision_cache_ttl`]).
+    pub fn decision_cache_ttl(&self) -> Duration {
+        self.decision_cache_ttl
+    }
+    /// Most approvals the cache holds ([`ConfigBuilder::decision_cache_max_entries`]).
+    pub fn decision_cache_max_entries(&self) -> usize {
+        self.decision_cache_max_entries
+    }
 }
 
 /// Builds a [`Config`]. Setters chain; a bad value is reported by [`build`](Self::build).
@@ -372,6 +405,48 @@ impl ConfigBuilder {
         }
         if let Some(v) = get("LEDGIX_PROXY_URL") {
             b = b.proxy(v.trim());
+        }
+        if let Some(v) = get("LEDGIX_DECISION_CACHE_ENABLED") {
+            b = b.decision_cache(env_bool("LEDGIX_DECISION_CACHE_ENABLED", &v)?);
+        }
+        let positive = |name: &str, v: String, parsed: Result<Duration, Error>| match parsed {
+            Ok(d) if d.is_zero() => Err(env_error(name, &v, "must be greater than zero")),
+            Ok(d) => Ok((v, d)),
+            Err(e) => Err(e),
+        };
+        let ttl_seconds = get("LEDGIX_DECISION_CACHE_TTL_SECONDS")
+            .map(|v| {
+                let name = "LEDGIX_DECISION_CACHE_TTL_SECONDS";
+                let parsed = env_duration(name, &v);
+                positive(name, v, parsed)
+            })
+            .transpose()?;
+        let ttl_ms = get("LEDGIX_DECISION_CACHE_TTL_MS")
+            .map(|v| {
+                let name = "LEDGIX_DECISION_CACHE_TTL_MS";
+                let parsed = env_millis(name, &v);
+                positive(name, v, parsed)
+            })
+            .transpose()?;
+        match (ttl_seconds, ttl_ms) {
+            (Some((s, a)), Some((m, b))) if a != b => {
+                return Err(Error::Config(format!(
+                    "LEDGIX_DECISION_CACHE_TTL_SECONDS=`{s}` and LEDGIX_DECISION_CACHE_TTL_MS=`{m}` \
+                     disagree: set one of them"
+                )));
+            }
+            (Some((_, ttl)), _) | (None, Some((_, ttl))) => b = b.decision_cache_ttl(ttl),
+            (None, None) => {}
+        }
+        if let Some(v) = get("LEDGIX_DECISION_CACHE_MAX_ENTRIES") {
+            let n = v.trim().parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                env_error(
+                    "LEDGIX_DECISION_CACHE_MAX_ENTRIES",
+                    &v,
+                    "expected a whole number ≥ 1",
+                )
+            })?;
+            b = b.decision_cache_max_entries(n);
         }
         Ok(b)
     }
@@ -545,6 +620,33 @@ impl ConfigBuilder {
         self.config.replay_store = Arc::new(store);
         self
     }
+    /// Turns the decision cache on or off (default off; `LEDGIX_DECISION_CACHE_ENABLED`).
+    ///
+    /// On, an approval the Vault gave at once is remembered for
+    /// [`decision_cache_ttl`](Self::decision_cache_ttl) under a key covering every field of the
+    /// request that can change a decision. An identical call then skips the policy evaluation:
+    /// the client asks `POST /mint-token` for a fresh A-JWT, which is verified and bound to the
+    /// call's tool and arguments (and used once) before a body runs, exactly as an approval's
+    /// token is. A cached approval is never reused as a token. Denials, reviews and answers
+    /// without `policy_version_id` are never cached. See
+    /// [`LedgixClient::clear_cache`](crate::LedgixClient::clear_cache).
+    pub fn decision_cache(mut self, on: bool) -> Self {
+        self.config.decision_cache = on;
+        self
+    }
+    /// How long a cached approval may be reused (default 60 s;
+    /// `LEDGIX_DECISION_CACHE_TTL_SECONDS`, or ledgix-ts's `LEDGIX_DECISION_CACHE_TTL_MS`).
+    /// Must be greater than zero.
+    pub fn decision_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.config.decision_cache_ttl = ttl;
+        self
+    }
+    /// Most approvals the cache holds (default 1000; `LEDGIX_DECISION_CACHE_MAX_ENTRIES`); the
+    /// oldest is evicted first. Must be at least 1.
+    pub fn decision_cache_max_entries(mut self, max: usize) -> Self {
+        self.config.decision_cache_max_entries = max;
+        self
+    }
     /// Replaces the sleeper used for backoff, `Retry-After` and polling.
     pub fn sleeper(mut self, sleeper: Arc<dyn Sleeper>) -> Self {
         self.config.sleeper = sleeper;
@@ -595,6 +697,16 @@ impl ConfigBuilder {
         if c.max_concurrent_requests == 0 {
             return Err(Error::Config(
                 "max_concurrent_requests must be at least 1".into(),
+            ));
+        }
+        if c.decision_cache_ttl.is_zero() {
+            return Err(Error::Config(
+                "decision_cache_ttl must be greater than zero".into(),
+            ));
+        }
+        if c.decision_cache_max_entries == 0 {
+            return Err(Error::Config(
+                "decision_cache_max_entries must be at least 1".into(),
             ));
         }
         if c.jwt_issuer.is_empty() || c.jwt_audience.is_empty() {
@@ -753,6 +865,19 @@ fn env_duration(name: &str, value: &str) -> Result<Duration, Error> {
     parse_duration(value).map_err(|why| env_error(name, value, &why))
 }
 
+/// A duration where a bare number is milliseconds (ledgix-ts's `*_MS` variables); a value
+/// with a unit (`30s`) is read as written.
+fn env_millis(name: &str, value: &str) -> Result<Duration, Error> {
+    let v = value.trim();
+    let bare = !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.');
+    let parsed = if bare {
+        parse_duration(&format!("{v}ms"))
+    } else {
+        parse_duration(v)
+    };
+    parsed.map_err(|why| env_error(name, value, &why))
+}
+
 /// Parses `500ms`, `30s`, `15m`, `1h`, or a bare number of seconds (fractions allowed).
 pub fn parse_duration(value: &str) -> Result<Duration, String> {
     let v = value.trim();
@@ -903,7 +1028,13 @@ mod tests {
              proxy: Some(\"http://***@proxy.corp:3128\"), http_client: None, \
              max_concurrent_requests: 256, replay_store: MemoryReplayStore { len: ";
         assert!(dbg.starts_with(expected), "{dbg}");
-        assert!(dbg.ends_with(", .. }, .. }"), "{dbg}");
+        assert!(
+            dbg.ends_with(
+                ", .. }, decision_cache: false, decision_cache_ttl: 60s, \
+                 decision_cache_max_entries: 1000, .. }"
+            ),
+            "{dbg}"
+        );
         let pretty = format!("{c:#?}");
         for secret in ["sk_live", "proxyuser", "proxypass"] {
             assert!(!pretty.contains(secret), "{secret}: {pretty}");
@@ -1076,6 +1207,72 @@ mod tests {
             c.ledger_keys().is_none(),
             "token keys never pin ledger keys"
         );
+    }
+
+    #[test]
+    fn decision_cache_settings_in_both_official_spellings() {
+        let c = from(&[]).unwrap();
+        assert!(!c.decision_cache(), "off by default");
+        assert_eq!(c.decision_cache_ttl(), Duration::from_secs(60));
+        assert_eq!(c.decision_cache_max_entries(), 1000);
+        let c = from(&[
+            ("LEDGIX_DECISION_CACHE_ENABLED", "true"),
+            ("LEDGIX_DECISION_CACHE_TTL_SECONDS", "2.5"),
+            ("LEDGIX_DECISION_CACHE_MAX_ENTRIES", "7"),
+        ])
+        .unwrap();
+        assert!(c.decision_cache());
+        assert_eq!(c.decision_cache_ttl(), Duration::from_millis(2500));
+        assert_eq!(c.decision_cache_max_entries(), 7);
+        // ledgix-ts: a bare number is milliseconds; a unit is read as written.
+        let c = from(&[("LEDGIX_DECISION_CACHE_TTL_MS", "1500")]).unwrap();
+        assert_eq!(c.decision_cache_ttl(), Duration::from_millis(1500));
+        let c = from(&[("LEDGIX_DECISION_CACHE_TTL_MS", "3s")]).unwrap();
+        assert_eq!(c.decision_cache_ttl(), Duration::from_secs(3));
+        // Both spellings: fine when they agree, an error naming both when not.
+        let c = from(&[
+            ("LEDGIX_DECISION_CACHE_TTL_SECONDS", "2"),
+            ("LEDGIX_DECISION_CACHE_TTL_MS", "2000"),
+        ])
+        .unwrap();
+        assert_eq!(c.decision_cache_ttl(), Duration::from_secs(2));
+        let err = from(&[
+            ("LEDGIX_DECISION_CACHE_TTL_SECONDS", "2"),
+            ("LEDGIX_DECISION_CACHE_TTL_MS", "2"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("LEDGIX_DECISION_CACHE_TTL_SECONDS")
+                && err.contains("LEDGIX_DECISION_CACHE_TTL_MS"),
+            "{err}"
+        );
+        for (name, value) in [
+            ("LEDGIX_DECISION_CACHE_ENABLED", "sometimes"),
+            ("LEDGIX_DECISION_CACHE_TTL_SECONDS", "a minute"),
+            ("LEDGIX_DECISION_CACHE_TTL_SECONDS", "0"),
+            ("LEDGIX_DECISION_CACHE_TTL_MS", "-5"),
+            ("LEDGIX_DECISION_CACHE_TTL_MS", "0"),
+            ("LEDGIX_DECISION_CACHE_MAX_ENTRIES", "0"),
+            ("LEDGIX_DECISION_CACHE_MAX_ENTRIES", "1e3"),
+            ("LEDGIX_DECISION_CACHE_MAX_ENTRIES", "-1"),
+        ] {
+            let err = from(&[(name, value)]).unwrap_err().to_string();
+            assert!(
+                err.contains(name) && err.contains(value),
+                "{name}={value}: {err}"
+            );
+        }
+        for bad in [
+            Config::builder().decision_cache_ttl(Duration::ZERO),
+            Config::builder().decision_cache_max_entries(0),
+        ] {
+            let err = bad.decision_cache(true).build().unwrap_err();
+            assert!(
+                matches!(&err, Error::Config(m) if m.starts_with("decision_cache")),
+                "{err:?}"
+            );
+        }
     }
 
     proptest::proptest! {
