@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use ledgix::mock::{Fault, MockVault, RecordedRequest, Rule};
 use ledgix::{
-    ClearanceRequest, ClearanceResponse, ConfigBuilder, Error, LedgixClient, ToolCall,
-    TokenVerifier, current_token, tool_args_hash,
+    ClearanceRequest, ClearanceResponse, ConfigBuilder, Error, LedgixClient, TokenVerifier,
+    ToolCall, current_token, tool_args_hash,
 };
 use serde_json::{Map, Value, json};
 
@@ -156,7 +156,10 @@ async fn the_cache_is_off_by_default() {
     for _ in 0..3 {
         run(&client, refund(45), &runs).await.unwrap();
     }
-    assert_eq!((decisions(&vault), mints(&vault), runs.into_inner()), (3, 0, 3));
+    assert_eq!(
+        (decisions(&vault), mints(&vault), runs.into_inner()),
+        (3, 0, 3)
+    );
 }
 
 /// One field of the request changed from the base call.
@@ -251,9 +254,10 @@ async fn every_field_that_can_change_a_decision_asks_for_a_new_one() {
     let client = cached(&vault, |b| b);
     for attempt in 0..3 {
         let mut request = base();
-        request
-            .extra
-            .insert("client_request_id".into(), json!(format!("attempt-{attempt}")));
+        request.extra.insert(
+            "client_request_id".into(),
+            json!(format!("attempt-{attempt}")),
+        );
         client.request_clearance(&request).await.unwrap();
     }
     assert_eq!((decisions(&vault), mints(&vault)), (1, 2));
@@ -357,7 +361,11 @@ async fn every_mint_failure_fails_closed_and_drops_the_entry() {
         assert!(expected(&err), "{case}: {err:?}");
         assert!(!err.is_denied(), "{case}: not a denial: {err:?}");
         assert_eq!(runs.load(Ordering::SeqCst), 1, "{case}: the body ran");
-        assert_eq!(decisions(&vault), 1, "{case}: no fresh decision on this call");
+        assert_eq!(
+            decisions(&vault),
+            1,
+            "{case}: no fresh decision on this call"
+        );
         assert!(mints(&vault) >= 1, "{case}");
         // The entry is gone: the next call is decided afresh (and runs once).
         let mints_before = mints(&vault);
@@ -418,7 +426,11 @@ async fn a_changed_policy_refuses_the_mint_and_the_fresh_decision_denies_with_no
         matches!(&denied, Err(Error::Denied(d)) if d.reason == "refunds are frozen"),
         "{denied:?}"
     );
-    assert_eq!(runs.load(Ordering::SeqCst), 1, "no run under the stale decision");
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        1,
+        "no run under the stale decision"
+    );
     assert_eq!((decisions(&vault), mints(&vault)), (2, 1));
     // Denials are not cached: asked again each time.
     assert!(run(&client, refund(45), &runs).await.is_err());
@@ -492,16 +504,27 @@ async fn reviewed_and_processing_approvals_are_not_cached() {
             let client = client.clone();
             let runs = runs.clone();
             tokio::spawn(async move {
-                run(&client, ToolCall::new("wire_transfer").arg("amount", &9), &runs).await
+                run(
+                    &client,
+                    ToolCall::new("wire_transfer").arg("amount", &9),
+                    &runs,
+                )
+                .await
             })
         };
         let id = vault.next_pending_review().await;
         vault.approve(&id).await;
         task.await.unwrap().unwrap();
-        assert_eq!((decisions(&vault), mints(&vault)), (round, 0), "review {round}");
+        assert_eq!(
+            (decisions(&vault), mints(&vault)),
+            (round, 0),
+            "review {round}"
+        );
     }
     for round in 3..=4 {
-        run(&client, ToolCall::new("slow_tool"), &runs).await.unwrap();
+        run(&client, ToolCall::new("slow_tool"), &runs)
+            .await
+            .unwrap();
         assert_eq!((decisions(&vault), mints(&vault)), (round, 0), "processing");
     }
     assert_eq!(runs.load(Ordering::SeqCst), 4);
@@ -568,7 +591,11 @@ async fn the_mock_vault_checks_each_mint_against_what_it_decided() {
         )
         .unwrap();
     assert_eq!(claims.policy_id, "p1");
-    assert!(answer["request_id"].as_str().is_some_and(|id| id != approved.request_id));
+    assert!(
+        answer["request_id"]
+            .as_str()
+            .is_some_and(|id| id != approved.request_id)
+    );
 
     let reviewed = {
         let task = {
@@ -592,18 +619,64 @@ async fn the_mock_vault_checks_each_mint_against_what_it_decided() {
         .to_string();
 
     let cases: Vec<(&str, Value, u16)> = vec![
-        ("other arguments", mint_body(&|b| b["tool_args"]["amount"] = json!(46)), 403),
-        ("another tool", mint_body(&|b| b["tool_name"] = json!("stripe_payout")), 403),
-        ("another agent", mint_body(&|b| b["agent_id"] = json!("x")), 403),
-        ("another session", mint_body(&|b| b["session_id"] = json!("s")), 403),
-        ("another policy", mint_body(&|b| b["policy_id"] = json!("p2")), 403),
-        ("a principal", mint_body(&|b| b["human_principal"] = json!("u")), 403),
+        (
+            "other arguments",
+            mint_body(&|b| b["tool_args"]["amount"] = json!(46)),
+            403,
+        ),
+        (
+            "another tool",
+            mint_body(&|b| b["tool_name"] = json!("stripe_payout")),
+            403,
+        ),
+        (
+            "another agent",
+            mint_body(&|b| b["agent_id"] = json!("x")),
+            403,
+        ),
+        (
+            "another session",
+            mint_body(&|b| b["session_id"] = json!("s")),
+            403,
+        ),
+        (
+            "another policy",
+            mint_body(&|b| b["policy_id"] = json!("p2")),
+            403,
+        ),
+        (
+            "a principal",
+            mint_body(&|b| b["human_principal"] = json!("u")),
+            403,
+        ),
         ("a purpose", mint_body(&|b| b["purpose"] = json!("x")), 403),
-        ("another policy version", mint_body(&|b| b["policy_version_id"] = json!("v9")), 403),
-        ("unknown decision", mint_body(&|b| b["original_request_id"] = json!("nope")), 404),
-        ("a denial", mint_body(&|b| b["original_request_id"] = json!(denied)), 409),
-        ("a reviewer's approval", mint_body(&|b| b["original_request_id"] = json!(reviewed)), 409),
-        ("no tool_args", mint_body(&|b| { b.as_object_mut().unwrap().remove("tool_args"); }), 422),
+        (
+            "another policy version",
+            mint_body(&|b| b["policy_version_id"] = json!("v9")),
+            403,
+        ),
+        (
+            "unknown decision",
+            mint_body(&|b| b["original_request_id"] = json!("nope")),
+            404,
+        ),
+        (
+            "a denial",
+            mint_body(&|b| b["original_request_id"] = json!(denied)),
+            409,
+        ),
+        (
+            "a reviewer's approval",
+            mint_body(&|b| b["original_request_id"] = json!(reviewed)),
+            409,
+        ),
+        (
+            "no tool_args",
+            mint_body(&|b| {
+                b.as_object_mut().unwrap().remove("tool_args");
+            }),
+            422,
+        ),
         ("not an object", json!([1, 2]), 422),
     ];
     let events = vault.ledger_entries().len();
@@ -613,13 +686,23 @@ async fn the_mock_vault_checks_each_mint_against_what_it_decided() {
         assert!(answer.get("token").is_none(), "{case}: {answer}");
         assert!(answer["detail"].is_string(), "{case}: {answer}");
     }
-    assert_eq!(vault.ledger_entries().len(), events, "a refused mint writes nothing");
+    assert_eq!(
+        vault.ledger_entries().len(),
+        events,
+        "a refused mint writes nothing"
+    );
 
     // A new policy version: the old decision no longer mints (409).
     vault.new_policy_version();
     let (status, answer) = post(mint_body(&|_| {})).await;
     assert_eq!(status, 409, "{answer}");
-    assert!(answer["detail"].as_str().unwrap().contains("policy changed"), "{answer}");
+    assert!(
+        answer["detail"]
+            .as_str()
+            .unwrap()
+            .contains("policy changed"),
+        "{answer}"
+    );
     // ... and new approvals carry the new version.
     let fresh = client
         .request_clearance(&ClearanceRequest::new(TOOL).arg("amount", 45).policy("p1"))

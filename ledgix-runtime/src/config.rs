@@ -439,13 +439,18 @@ impl ConfigBuilder {
             (None, None) => {}
         }
         if let Some(v) = get("LEDGIX_DECISION_CACHE_MAX_ENTRIES") {
-            let n = v.trim().parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                env_error(
-                    "LEDGIX_DECISION_CACHE_MAX_ENTRIES",
-                    &v,
-                    "expected a whole number ≥ 1",
-                )
-            })?;
+            let n = v
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| {
+                    env_error(
+                        "LEDGIX_DECISION_CACHE_MAX_ENTRIES",
+                        &v,
+                        "expected a whole number ≥ 1",
+                    )
+                })?;
             b = b.decision_cache_max_entries(n);
         }
         Ok(b)

@@ -841,6 +841,54 @@ mod tests {
     }
 
     #[test]
+    fn mint_token_wire_shapes() {
+        let mut request = ClearanceRequest::new("stripe_refund")
+            .arg("amount", 45)
+            .agent_id("a")
+            .policy("p");
+        request.purpose = Some("refund".into());
+        let decided = parse(
+            r#"{"status":"approved","token":"t","request_id":"r1","reason":"ok",
+                "decision_status":"approved","confidence_bucket":"high",
+                "policy_version_id":"pv","policy_content_hash":"sha256:00"}"#,
+        )
+        .unwrap();
+        let mint = MintTokenRequest::for_call(&request, &decided);
+        let v = serde_json::to_value(&mint).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "tool_name": "stripe_refund", "tool_args": {"amount": 45}, "agent_id": "a",
+                "session_id": "", "policy_id": "p", "policy_version_id": "pv",
+                "policy_content_hash": "sha256:00", "original_request_id": "r1",
+                "confidence_bucket": "high", "reason": "ok", "destination_uri": "",
+                "destination_provider": "", "destination_account_ref": "", "data_categories": [],
+                "purpose": "refund", "processing_register_ref": "", "dataset_ref": "",
+            })
+        );
+        let back: MintTokenRequest = serde_json::from_value(v).unwrap();
+        assert_eq!(back, mint);
+        // The peers' nulls read as unset.
+        let python: MintTokenRequest = serde_json::from_str(
+            r#"{"tool_name":"t","tool_args":null,"agent_id":null,"session_id":null,
+                "human_principal":null,"confidence_bucket":null,"data_categories":null}"#,
+        )
+        .unwrap();
+        assert_eq!(python.human_principal, None);
+        assert!(python.tool_args.is_empty() && python.data_categories.is_empty());
+
+        let answer: MintTokenResponse = serde_json::from_str(
+            r#"{"token":"eyJhbGciOiJFZERTQSJ9.secret-part.sig","request_id":null}"#,
+        )
+        .unwrap();
+        assert_eq!(answer.request_id, None);
+        let dbg = format!("{answer:?}");
+        assert!(!dbg.contains("secret-part"), "{dbg}");
+        let empty: MintTokenResponse = serde_json::from_str("{}").unwrap();
+        assert_eq!(serde_json::to_string(&empty).unwrap(), "{}");
+    }
+
+    #[test]
     fn request_builder_puts_policy_in_context() {
         let req = ClearanceRequest::new("stripe_refund")
             .arg("amount", 45)

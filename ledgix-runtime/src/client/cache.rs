@@ -188,7 +188,11 @@ impl Drop for Flight {
     fn drop(&mut self) {
         {
             let mut state = lock(&self.cache.state);
-            if state.flights.get(&self.key).is_some_and(|(id, _)| *id == self.id) {
+            if state
+                .flights
+                .get(&self.key)
+                .is_some_and(|(id, _)| *id == self.id)
+            {
                 state.flights.remove(&self.key);
             }
         }
@@ -563,7 +567,10 @@ mod tests {
             panic!("key 2 is cached");
         };
         cache.remove(&key_of(2), seq + 1);
-        assert!(hit_id(&cache, key_of(2), now).is_some(), "another seq: kept");
+        assert!(
+            hit_id(&cache, key_of(2), now).is_some(),
+            "another seq: kept"
+        );
         cache.remove(&key_of(2), seq);
         assert_eq!(hit_id(&cache, key_of(2), now), None);
         lead_and_insert(&cache, key_of(2), "r2-again");
@@ -594,7 +601,10 @@ mod tests {
         let Lookup::Follow(mut waiting) = cache.lookup(key_of(1), true, now) else {
             panic!("second miss follows");
         };
-        assert!(matches!(cache.lookup(key_of(2), true, now), Lookup::Lead(_)));
+        assert!(matches!(
+            cache.lookup(key_of(2), true, now),
+            Lookup::Lead(_)
+        ));
         assert!(!*waiting.borrow_and_update());
         cache.clear();
         flight.insert(&approval("stale"));
@@ -641,7 +651,9 @@ mod tests {
                 request.session_id = Some(format!("{now}+{text}"));
             }
             4 => {
-                request.context.insert("policy_id".into(), json!(format!("p{text}")));
+                request
+                    .context
+                    .insert("policy_id".into(), json!(format!("p{text}")));
             }
             5 => {
                 request.context.insert(format!("c_{text}"), json!(1));

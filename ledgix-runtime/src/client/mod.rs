@@ -201,7 +201,9 @@ impl LedgixClient {
         let started = Instant::now();
         let outcome = async {
             let mut deadline = Deadline::after(self.inner.config.review_timeout);
-            let (response, claims) = self.decide_and_verify(&request, &mut deadline, true).await?;
+            let (response, claims) = self
+                .decide_and_verify(&request, &mut deadline, true)
+                .await?;
             let claims = claims.ok_or_else(|| {
                 Error::TokenVerification("the token of the approval was not verified".into())
             })?;

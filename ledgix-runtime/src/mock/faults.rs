@@ -236,7 +236,11 @@ mod tests {
         assert_eq!(q.take(FaultTarget::Mint), Some(FaultKind::MintRefused));
         assert_eq!(q.take(FaultTarget::Mint), Some(FaultKind::Status(503)));
         assert_eq!(q.take(FaultTarget::Mint), None);
-        assert_eq!(q.take(FaultTarget::Clearance), None, "mint faults stay on mint");
+        assert_eq!(
+            q.take(FaultTarget::Clearance),
+            None,
+            "mint faults stay on mint"
+        );
         q.push(Fault::unknown_status("maybe").times(1));
         assert_eq!(
             q.take(FaultTarget::Clearance),

@@ -133,7 +133,9 @@ impl Vault {
         if mint.policy_version_id != decided_version || mint.policy_content_hash != decided_hash {
             return Err(refused(
                 403,
-                format!("the policy version differs from the one request `{original_id}` was decided under"),
+                format!(
+                    "the policy version differs from the one request `{original_id}` was decided under"
+                ),
             ));
         }
         let (current_version, current_hash) = self.policy_version(&original);
@@ -147,9 +149,8 @@ impl Vault {
             ));
         }
 
-        let request_id = new_request_id().ok_or_else(|| {
-            MintError::Internal("no randomness for a request id".into())
-        })?;
+        let request_id = new_request_id()
+            .ok_or_else(|| MintError::Internal("no randomness for a request id".into()))?;
         let reason = format!(
             "{} (token minted from the cached decision {original_id})",
             decided.reason
@@ -238,9 +239,15 @@ fn mismatch(original: &ClearanceRequest, mint: &MintTokenRequest) -> Option<&'st
             "processing_register_ref",
             text(&original.processing_register_ref) == mint.processing_register_ref,
         ),
-        ("dataset_ref", text(&original.dataset_ref) == mint.dataset_ref),
+        (
+            "dataset_ref",
+            text(&original.dataset_ref) == mint.dataset_ref,
+        ),
     ];
-    checks.iter().find(|(_, same)| !same).map(|(field, _)| *field)
+    checks
+        .iter()
+        .find(|(_, same)| !same)
+        .map(|(field, _)| *field)
 }
 
 /// A request id in the UUID v4 text form, from the operating system's randomness.
@@ -311,8 +318,12 @@ mod tests {
             ("session_id", |m| m.session_id.clear()),
             ("policy_id", |m| m.policy_id.push('x')),
             ("human_principal", |m| m.human_principal = Some("u".into())),
-            ("destination_uri", |m| m.destination_uri = "https://x".into()),
-            ("destination_provider", |m| m.destination_provider = "x".into()),
+            ("destination_uri", |m| {
+                m.destination_uri = "https://x".into()
+            }),
+            ("destination_provider", |m| {
+                m.destination_provider = "x".into()
+            }),
             ("destination_account_ref", |m| {
                 m.destination_account_ref = "x".into()
             }),

@@ -20,10 +20,10 @@ use super::conn::ConnKill;
 use super::engine::{self, ReviewError, Vault};
 use super::faults::{FaultKind, FaultTarget};
 use super::ledger::ProofError;
+use super::mint::{MintError, new_request_id};
 use super::review_page;
 use super::state::{KeyReused, Recording, StoredAnswer};
 use crate::ledger::LedgerError;
-use super::mint::{MintError, new_request_id};
 use crate::protocol::{
     ClearanceRequest, MintTokenRequest, MintTokenResponse, PolicyRegistration, ReviewDecision,
 };
