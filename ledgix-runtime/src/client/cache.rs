@@ -326,7 +326,7 @@ pub(crate) type Decided = (ClearanceResponse, Option<TokenClaims>);
 
 /// What a `/mint-token` exchange gave.
 enum Minted {
-    Token(Decided),
+    Token(Box<Decided>),
     /// The Vault refused to mint from the cached decision (HTTP status).
     Refused(u16),
 }
@@ -362,7 +362,7 @@ impl LedgixClient {
             match cache.lookup(key, may_lead, Instant::now()) {
                 Lookup::Hit { seq, decided } => {
                     match self.mint(request, &decided, deadline, verify).await {
-                        Ok(Minted::Token(done)) => return Ok(done),
+                        Ok(Minted::Token(done)) => return Ok(*done),
                         Ok(Minted::Refused(status)) => {
                             cache.remove(&key, seq);
                             tracing::debug!(
@@ -483,7 +483,7 @@ impl LedgixClient {
             "ledgix: decision cache hit; fresh token minted"
         );
         let claims = self.verified(request, &response, verify).await?;
-        Ok(Minted::Token((response, claims)))
+        Ok(Minted::Token(Box::new((response, claims))))
     }
 }
 

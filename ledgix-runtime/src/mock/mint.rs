@@ -309,7 +309,8 @@ mod tests {
         .unwrap();
         let mint = MintTokenRequest::for_call(&original, &decided);
         assert_eq!(mismatch(&original, &mint), None);
-        let cases: [(&str, fn(&mut MintTokenRequest)); 13] = [
+        type Change = fn(&mut MintTokenRequest);
+        let cases: [(&str, Change); 13] = [
             ("tool_name", |m| m.tool_name.push('x')),
             ("tool_args", |m| {
                 m.tool_args.insert("a".into(), 2.into());
