@@ -48,6 +48,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
+// Lane P2's section (`--section cache`); the lead moves it into the new bench harness.
+#[path = "bench_sections/cache.rs"]
+mod cache_section;
+
 type R<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 /// The tool every latency and throughput call clears.
@@ -205,6 +209,15 @@ async fn run_section(name: &str, plan: Plan) -> R<()> {
         "decisions" => {
             note("mock Vault: decisions per second");
             serde_json::to_string(&vault_decisions(plan).await?)?
+        }
+        "cache" => {
+            note("cache: a decision-cache hit against a full decision");
+            let quick = std::env::var("LEDGIX_BENCH_QUICK").is_ok_and(|v| v == "1");
+            let rows = cache_section::run(quick).await;
+            if rows.is_empty() {
+                return Err("section `cache` measured nothing".into());
+            }
+            serde_json::to_string(&rows)?
         }
         other => return Err(format!("no section `{other}`").into()),
     };

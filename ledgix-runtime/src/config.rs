@@ -14,6 +14,10 @@ use crate::token::{MemoryReplayStore, ReplayStore};
 /// it: the official SDKs' `LEDGIX_MAX_TOKEN_LIFETIME_SECONDS` default (the Vault's 300 s plus
 /// 30 s of clock skew).
 pub(crate) const DEFAULT_MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(330);
+/// Default of [`ConfigBuilder::decision_cache_ttl`] (the official SDKs' 60 s).
+pub(crate) const DEFAULT_DECISION_CACHE_TTL: Duration = Duration::from_secs(60);
+/// Default of [`ConfigBuilder::decision_cache_max_entries`] (the official SDKs' 1000).
+pub(crate) const DEFAULT_DECISION_CACHE_MAX_ENTRIES: usize = 1000;
 
 /// How long after a JWKS fetch a token naming an unknown `kid` may trigger another one.
 pub(crate) const DEFAULT_JWKS_REFETCH_COOLDOWN: Duration = Duration::from_secs(30);
@@ -72,6 +76,9 @@ impl fmt::Debug for Secret {
 /// | `LEDGIX_COUNTERPARTY_HINTS` | `true` | [`counterparty_hints`](ConfigBuilder::counterparty_hints) |
 /// | `LEDGIX_ALLOW_INSECURE_HTTP` | `false` | [`allow_insecure_http`](ConfigBuilder::allow_insecure_http) |
 /// | `LEDGIX_PROXY_URL` | unset (no proxy) | [`proxy`](ConfigBuilder::proxy) |
+/// | `LEDGIX_DECISION_CACHE_ENABLED` | `false` | [`decision_cache`](ConfigBuilder::decision_cache) |
+/// | `LEDGIX_DECISION_CACHE_TTL_SECONDS` (Python) or `LEDGIX_DECISION_CACHE_TTL_MS` (TypeScript) | `60s` | [`decision_cache_ttl`](ConfigBuilder::decision_cache_ttl) |
+/// | `LEDGIX_DECISION_CACHE_MAX_ENTRIES` | `1000` | [`decision_cache_max_entries`](ConfigBuilder::decision_cache_max_entries) |
 ///
 /// Durations accept `500ms`, `30s`, `15m`, `1h`; a bare number is seconds, as in the Python
 /// SDK (the TypeScript SDK reads bare numbers as milliseconds: write the unit to be safe).
@@ -109,6 +116,9 @@ pub struct Config {
     pub(crate) principal_id: Option<String>,
     pub(crate) counterparty_hints: bool,
     pub(crate) sleeper: Arc<dyn Sleeper>,
+    pub(crate) decision_cache: bool,
+    pub(crate) decision_cache_ttl: Duration,
+    pub(crate) decision_cache_max_entries: usize,
 }
 
 impl fmt::Debug for Config {
@@ -143,6 +153,12 @@ impl fmt::Debug for Config {
             .field("max_token_lifetime", &self.max_token_lifetime)
             .field("principal_id", &self.principal_id)
             .field("counterparty_hints", &self.counterparty_hints)
+            .field("decision_cache", &self.decision_cache)
+            .field("decision_cache_ttl", &self.decision_cache_ttl)
+            .field(
+                "decision_cache_max_entries",
+                &self.decision_cache_max_entries,
+            )
             .finish_non_exhaustive()
     }
 }
@@ -178,6 +194,9 @@ impl Default for Config {
             principal_id: None,
             counterparty_hints: true,
             sleeper: Arc::new(TokioSleeper),
+            decision_cache: false,
+            decision_cache_ttl: DEFAULT_DECISION_CACHE_TTL,
+            decision_cache_max_entries: DEFAULT_DECISION_CACHE_MAX_ENTRIES,
         }
     }
 }
@@ -322,6 +341,18 @@ impl Config {
     pub fn sleeper(&self) -> &Arc<dyn Sleeper> {
         &self.sleeper
     }
+    /// Whether approvals are cached ([`ConfigBuilder::decision_cache`]; off by default).
+    pub fn decision_cache(&self) -> bool {
+        self.decision_cache
+    }
+    /// How long a cached approval may be reused ([`ConfigBuilder::decision_cache_ttl`]).
+    pub fn decision_cache_ttl(&self) -> Duration {
+        self.decision_cache_ttl
+    }
+    /// Most approvals the cache holds ([`ConfigBuilder::decision_cache_max_entries`]).
+    pub fn decision_cache_max_entries(&self) -> usize {
+        self.decision_cache_max_entries
+    }
 }
 
 /// Builds a [`Config`]. Setters chain; a bad value is reported by [`build`](Self::build).
@@ -455,6 +486,53 @@ impl ConfigBuilder {
         }
         if let Some(v) = get("LEDGIX_PROXY_URL") {
             b = b.proxy(v.trim());
+        }
+        if let Some(v) = get("LEDGIX_DECISION_CACHE_ENABLED") {
+            b = b.decision_cache(env_bool("LEDGIX_DECISION_CACHE_ENABLED", &v)?);
+        }
+        let positive = |name: &str, v: String, parsed: Result<Duration, Error>| match parsed {
+            Ok(d) if d.is_zero() => Err(env_error(name, &v, "must be greater than zero")),
+            Ok(d) => Ok((v, d)),
+            Err(e) => Err(e),
+        };
+        let ttl_seconds = get("LEDGIX_DECISION_CACHE_TTL_SECONDS")
+            .map(|v| {
+                let name = "LEDGIX_DECISION_CACHE_TTL_SECONDS";
+                let parsed = env_duration(name, &v);
+                positive(name, v, parsed)
+            })
+            .transpose()?;
+        let ttl_ms = get("LEDGIX_DECISION_CACHE_TTL_MS")
+            .map(|v| {
+                let name = "LEDGIX_DECISION_CACHE_TTL_MS";
+                let parsed = env_duration_in(name, &v, Unit::Millis);
+                positive(name, v, parsed)
+            })
+            .transpose()?;
+        match (ttl_seconds, ttl_ms) {
+            (Some((s, a)), Some((m, b))) if a != b => {
+                return Err(Error::Config(format!(
+                    "LEDGIX_DECISION_CACHE_TTL_SECONDS=`{s}` and LEDGIX_DECISION_CACHE_TTL_MS=`{m}` \
+                     disagree: set one of them"
+                )));
+            }
+            (Some((_, ttl)), _) | (None, Some((_, ttl))) => b = b.decision_cache_ttl(ttl),
+            (None, None) => {}
+        }
+        if let Some(v) = get("LEDGIX_DECISION_CACHE_MAX_ENTRIES") {
+            let n = v
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| {
+                    env_error(
+                        "LEDGIX_DECISION_CACHE_MAX_ENTRIES",
+                        &v,
+                        "expected a whole number ≥ 1",
+                    )
+                })?;
+            b = b.decision_cache_max_entries(n);
         }
         Ok(b)
     }
@@ -675,6 +753,33 @@ impl ConfigBuilder {
         self.config.counterparty_hints = enabled;
         self
     }
+    /// Turns the decision cache on or off (default off; `LEDGIX_DECISION_CACHE_ENABLED`).
+    ///
+    /// On, an approval the Vault gave at once is remembered for
+    /// [`decision_cache_ttl`](Self::decision_cache_ttl) under a key covering every field of the
+    /// request that can change a decision. An identical call then skips the policy evaluation:
+    /// the client asks `POST /mint-token` for a fresh A-JWT, which is verified and bound to the
+    /// call's tool and arguments (and used once) before a body runs, exactly as an approval's
+    /// token is. A cached approval is never reused as a token. Denials, reviews and answers
+    /// without `policy_version_id` are never cached. See
+    /// [`LedgixClient::clear_cache`](crate::LedgixClient::clear_cache).
+    pub fn decision_cache(mut self, on: bool) -> Self {
+        self.config.decision_cache = on;
+        self
+    }
+    /// How long a cached approval may be reused (default 60 s;
+    /// `LEDGIX_DECISION_CACHE_TTL_SECONDS`, or ledgix-ts's `LEDGIX_DECISION_CACHE_TTL_MS`).
+    /// Must be greater than zero.
+    pub fn decision_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.config.decision_cache_ttl = ttl;
+        self
+    }
+    /// Most approvals the cache holds (default 1000; `LEDGIX_DECISION_CACHE_MAX_ENTRIES`); the
+    /// oldest is evicted first. Must be at least 1.
+    pub fn decision_cache_max_entries(mut self, max: usize) -> Self {
+        self.config.decision_cache_max_entries = max;
+        self
+    }
     /// Replaces the sleeper used for backoff, `Retry-After` and polling.
     pub fn sleeper(mut self, sleeper: Arc<dyn Sleeper>) -> Self {
         self.config.sleeper = sleeper;
@@ -733,6 +838,16 @@ impl ConfigBuilder {
         if c.max_concurrent_requests == 0 {
             return Err(Error::Config(
                 "max_concurrent_requests must be at least 1".into(),
+            ));
+        }
+        if c.decision_cache_ttl.is_zero() {
+            return Err(Error::Config(
+                "decision_cache_ttl must be greater than zero".into(),
+            ));
+        }
+        if c.decision_cache_max_entries == 0 {
+            return Err(Error::Config(
+                "decision_cache_max_entries must be at least 1".into(),
             ));
         }
         if c.jwt_issuer.is_empty() || c.jwt_audience.is_empty() {
@@ -935,7 +1050,6 @@ fn env_one_duration(
         }
     }
     Ok(found.map(|(_, _, d)| d))
-}
 
 /// Parses `500ms`, `30s`, `15m`, `1h`, or a bare number of seconds (fractions allowed).
 pub fn parse_duration(value: &str) -> Result<Duration, String> {
@@ -1163,7 +1277,8 @@ mod tests {
         assert!(
             dbg.ends_with(
                 ", .. }, replay_cache_size: None, max_token_lifetime: 330s, principal_id: None, \
-                 counterparty_hints: true, .. }"
+                 counterparty_hints: true, decision_cache: false, decision_cache_ttl: 60s, \
+                 decision_cache_max_entries: 1000, .. }"
             ),
             "{dbg}"
         );
@@ -1339,6 +1454,72 @@ mod tests {
             c.ledger_keys().is_none(),
             "token keys never pin ledger keys"
         );
+    }
+
+    #[test]
+    fn decision_cache_settings_in_both_official_spellings() {
+        let c = from(&[]).unwrap();
+        assert!(!c.decision_cache(), "off by default");
+        assert_eq!(c.decision_cache_ttl(), Duration::from_secs(60));
+        assert_eq!(c.decision_cache_max_entries(), 1000);
+        let c = from(&[
+            ("LEDGIX_DECISION_CACHE_ENABLED", "true"),
+            ("LEDGIX_DECISION_CACHE_TTL_SECONDS", "2.5"),
+            ("LEDGIX_DECISION_CACHE_MAX_ENTRIES", "7"),
+        ])
+        .unwrap();
+        assert!(c.decision_cache());
+        assert_eq!(c.decision_cache_ttl(), Duration::from_millis(2500));
+        assert_eq!(c.decision_cache_max_entries(), 7);
+        // ledgix-ts: a bare number is milliseconds; a unit is read as written.
+        let c = from(&[("LEDGIX_DECISION_CACHE_TTL_MS", "1500")]).unwrap();
+        assert_eq!(c.decision_cache_ttl(), Duration::from_millis(1500));
+        let c = from(&[("LEDGIX_DECISION_CACHE_TTL_MS", "3s")]).unwrap();
+        assert_eq!(c.decision_cache_ttl(), Duration::from_secs(3));
+        // Both spellings: fine when they agree, an error naming both when not.
+        let c = from(&[
+            ("LEDGIX_DECISION_CACHE_TTL_SECONDS", "2"),
+            ("LEDGIX_DECISION_CACHE_TTL_MS", "2000"),
+        ])
+        .unwrap();
+        assert_eq!(c.decision_cache_ttl(), Duration::from_secs(2));
+        let err = from(&[
+            ("LEDGIX_DECISION_CACHE_TTL_SECONDS", "2"),
+            ("LEDGIX_DECISION_CACHE_TTL_MS", "2"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("LEDGIX_DECISION_CACHE_TTL_SECONDS")
+                && err.contains("LEDGIX_DECISION_CACHE_TTL_MS"),
+            "{err}"
+        );
+        for (name, value) in [
+            ("LEDGIX_DECISION_CACHE_ENABLED", "sometimes"),
+            ("LEDGIX_DECISION_CACHE_TTL_SECONDS", "a minute"),
+            ("LEDGIX_DECISION_CACHE_TTL_SECONDS", "0"),
+            ("LEDGIX_DECISION_CACHE_TTL_MS", "-5"),
+            ("LEDGIX_DECISION_CACHE_TTL_MS", "0"),
+            ("LEDGIX_DECISION_CACHE_MAX_ENTRIES", "0"),
+            ("LEDGIX_DECISION_CACHE_MAX_ENTRIES", "1e3"),
+            ("LEDGIX_DECISION_CACHE_MAX_ENTRIES", "-1"),
+        ] {
+            let err = from(&[(name, value)]).unwrap_err().to_string();
+            assert!(
+                err.contains(name) && err.contains(value),
+                "{name}={value}: {err}"
+            );
+        }
+        for bad in [
+            Config::builder().decision_cache_ttl(Duration::ZERO),
+            Config::builder().decision_cache_max_entries(0),
+        ] {
+            let err = bad.decision_cache(true).build().unwrap_err();
+            assert!(
+                matches!(&err, Error::Config(m) if m.starts_with("decision_cache")),
+                "{err:?}"
+            );
+        }
     }
 
     proptest::proptest! {

@@ -46,7 +46,8 @@ pub use jwk::{Jwk, JwkError, KeySet};
 pub use manifest::{Manifest, ManifestEntry};
 pub use protocol::{
     ClearanceRequest, ClearanceResponse, ClearanceStatus, ConfidenceBucket, DecisionStatus,
-    PolicyRegistration, PolicyRegistrationResponse, ProtocolError, ReviewDecision,
+    MintTokenRequest, MintTokenResponse, PolicyRegistration, PolicyRegistrationResponse,
+    ProtocolError, ReviewDecision,
 };
 pub use reviews::PendingReview;
 pub use sleep::{SleepFuture, Sleeper, TokioSleeper};

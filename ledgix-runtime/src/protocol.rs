@@ -18,6 +18,8 @@
 //! | [`ClearanceRequest`] | `tool_name`, `tool_args`, `agent_id`, `context` | `session_id`, `human_principal`, `parent_jti`, `destination_uri`, `destination_provider`, `destination_account_ref`, `data_categories`, `purpose`, `processing_register_ref`, `dataset_ref` |
 //! | [`ClearanceResponse`] | `status`, `reason`, `request_id`, `requires_manual_review` | `token`, `approved`, `decision_status`, `confidence`, `minimum_confidence_score`, `confidence_bucket`, `minimum_confidence_bucket`, `reason_code`, `policy_version_id`, `policy_content_hash` |
 //! | [`ReviewDecision`] | `approved`, `review_reason` | — |
+//! | [`MintTokenRequest`] | every field but the two on the right (`""` / `[]` when unset, as the peers send) | `confidence_bucket`, `human_principal` |
+//! | [`MintTokenResponse`] | — | `token`, `reason`, `request_id` |
 //! | [`PolicyRegistration`] | `policy_id`, `description`, `rules`, `tools` | — |
 //! | [`PolicyRegistrationResponse`] | `policy_id`, `status`, `message` | — |
 //!
@@ -593,6 +595,132 @@ where
     Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
+/// Body of `POST /mint-token`: a fresh A-JWT for a call whose decision the client cached.
+///
+/// The shape both official SDKs send (ledgix-python 0.4 `_mint_token`, ledgix-ts
+/// `_mintToken`): the call's own fields (tool, arguments, agent, session, policy and the
+/// attribution fields) beside the cached decision's (`original_request_id`,
+/// `policy_version_id`, `policy_content_hash`, `confidence_bucket`, `reason`), so the Vault can
+/// check that the call is the one it decided and that the policy has not changed since.
+///
+/// As the peers write it: a string field without a value is written `""` and
+/// `data_categories` `[]` (the Vault reads that shape from both peers); `confidence_bucket`
+/// and `human_principal` are left out when empty (ledgix-ts leaves out an unset principal).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct MintTokenRequest {
+    /// The tool of the call.
+    pub tool_name: String,
+    /// The exact arguments of the call (the minted token binds their hash).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub tool_args: Map<String, Value>,
+    /// The calling agent.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub agent_id: String,
+    /// The session (`""` when none).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub session_id: String,
+    /// The policy (`context.policy_id` of the call; `""` when none).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub policy_id: String,
+    /// The policy version the cached decision was evaluated against.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub policy_version_id: String,
+    /// Content hash of that policy version.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub policy_content_hash: String,
+    /// `request_id` of the decision that was cached.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub original_request_id: String,
+    /// The cached decision's confidence bucket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence_bucket: Option<ConfidenceBucket>,
+    /// The cached decision's reason.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub reason: String,
+    /// Advisory OIDC `sub` of the human on whose behalf the agent acts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub human_principal: Option<String>,
+    /// Canonical URI the action is sent to (`""` when none).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub destination_uri: String,
+    /// Canonical provider key (`""` when none).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub destination_provider: String,
+    /// Account reference within the provider (`""` when none).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub destination_account_ref: String,
+    /// Personal-data categories (`[]` when none).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub data_categories: Vec<String>,
+    /// Purpose of processing (`""` when none).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub purpose: String,
+    /// Processing register hint (`""` when none).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub processing_register_ref: String,
+    /// Logical dataset (`""` when none).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub dataset_ref: String,
+}
+
+impl MintTokenRequest {
+    /// The mint request for `request` (as the client sends it: agent and session filled in)
+    /// from the cached decision `decided` (its `request_id`, policy version and reason).
+    pub fn for_call(request: &ClearanceRequest, decided: &ClearanceResponse) -> Self {
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        MintTokenRequest {
+            tool_name: request.tool_name.clone(),
+            tool_args: request.tool_args.clone(),
+            agent_id: request.agent_id.clone(),
+            session_id: text(&request.session_id),
+            policy_id: request.policy_id().unwrap_or_default().to_string(),
+            policy_version_id: text(&decided.policy_version_id),
+            policy_content_hash: text(&decided.policy_content_hash),
+            original_request_id: decided.request_id.clone(),
+            confidence_bucket: decided.confidence_bucket.clone(),
+            reason: decided.reason.clone(),
+            human_principal: request.human_principal.clone(),
+            destination_uri: text(&request.destination_uri),
+            destination_provider: text(&request.destination_provider),
+            destination_account_ref: text(&request.destination_account_ref),
+            data_categories: request.data_categories.clone().unwrap_or_default(),
+            purpose: text(&request.purpose),
+            processing_register_ref: text(&request.processing_register_ref),
+            dataset_ref: text(&request.dataset_ref),
+        }
+    }
+}
+
+/// Answer of `POST /mint-token`: `{token, reason?, request_id?}`.
+///
+/// An answer without a token is not an approval: the client reports it as
+/// [`Error::Protocol`](crate::Error::Protocol) and runs nothing. `Debug` shows only the
+/// token's first characters.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct MintTokenResponse {
+    /// The fresh A-JWT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// The reason the Vault gives (the cached decision's when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The Vault's id of this mint (its ledger event).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+impl std::fmt::Debug for MintTokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MintTokenResponse")
+            .field("token", &self.token.as_deref().map(redact_token))
+            .field("reason", &self.reason)
+            .field("request_id", &self.request_id)
+            .finish()
+    }
+}
+
 /// Body of `POST /reviews/{request_id}/decision`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReviewDecision {
@@ -820,6 +948,54 @@ mod tests {
             .unwrap();
         let dbg = format!("{r:?}");
         assert!(!dbg.contains("secret-part"), "{dbg}");
+    }
+
+    #[test]
+    fn mint_token_wire_shapes() {
+        let mut request = ClearanceRequest::new("stripe_refund")
+            .arg("amount", 45)
+            .agent_id("a")
+            .policy("p");
+        request.purpose = Some("refund".into());
+        let decided = parse(
+            r#"{"status":"approved","token":"t","request_id":"r1","reason":"ok",
+                "decision_status":"approved","confidence_bucket":"high",
+                "policy_version_id":"pv","policy_content_hash":"sha256:00"}"#,
+        )
+        .unwrap();
+        let mint = MintTokenRequest::for_call(&request, &decided);
+        let v = serde_json::to_value(&mint).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "tool_name": "stripe_refund", "tool_args": {"amount": 45}, "agent_id": "a",
+                "session_id": "", "policy_id": "p", "policy_version_id": "pv",
+                "policy_content_hash": "sha256:00", "original_request_id": "r1",
+                "confidence_bucket": "high", "reason": "ok", "destination_uri": "",
+                "destination_provider": "", "destination_account_ref": "", "data_categories": [],
+                "purpose": "refund", "processing_register_ref": "", "dataset_ref": "",
+            })
+        );
+        let back: MintTokenRequest = serde_json::from_value(v).unwrap();
+        assert_eq!(back, mint);
+        // The peers' nulls read as unset.
+        let python: MintTokenRequest = serde_json::from_str(
+            r#"{"tool_name":"t","tool_args":null,"agent_id":null,"session_id":null,
+                "human_principal":null,"confidence_bucket":null,"data_categories":null}"#,
+        )
+        .unwrap();
+        assert_eq!(python.human_principal, None);
+        assert!(python.tool_args.is_empty() && python.data_categories.is_empty());
+
+        let answer: MintTokenResponse = serde_json::from_str(
+            r#"{"token":"eyJhbGciOiJFZERTQSJ9.secret-part.sig","request_id":null}"#,
+        )
+        .unwrap();
+        assert_eq!(answer.request_id, None);
+        let dbg = format!("{answer:?}");
+        assert!(!dbg.contains("secret-part"), "{dbg}");
+        let empty: MintTokenResponse = serde_json::from_str("{}").unwrap();
+        assert_eq!(serde_json::to_string(&empty).unwrap(), "{}");
     }
 
     #[test]

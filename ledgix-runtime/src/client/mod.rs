@@ -5,6 +5,7 @@
 //! Used token ids go to the configured [`ReplayStore`](crate::ReplayStore), by default one
 //! store for every client of the process.
 
+mod cache;
 pub(crate) mod jwks;
 mod ledger;
 mod pending;
@@ -65,6 +66,8 @@ struct Inner {
     ledger_keys: Option<Arc<KeySet>>,
     jwks: JwksCache,
     limiter: tokio::sync::Semaphore,
+    /// The decision cache, when configured (shared by clones).
+    cache: Option<Arc<cache::DecisionCache>>,
 }
 
 impl fmt::Debug for LedgixClient {
@@ -140,6 +143,12 @@ impl LedgixClient {
                 );
             }
         }
+        let cache = config.decision_cache.then(|| {
+            Arc::new(cache::DecisionCache::new(
+                config.decision_cache_ttl,
+                config.decision_cache_max_entries,
+            ))
+        });
         Ok(LedgixClient {
             inner: Arc::new(Inner {
                 config,
@@ -150,6 +159,7 @@ impl LedgixClient {
                 ledger_keys,
                 jwks,
                 limiter: tokio::sync::Semaphore::new(limit),
+                cache,
             }),
             parent_jti: None,
         })
@@ -219,14 +229,10 @@ impl LedgixClient {
     ) -> Result<ClearanceResponse, Error> {
         let request = self.prepare(request.clone());
         let mut deadline = Deadline::after(self.inner.config.review_timeout);
-        let response = self.decide(&request, &mut deadline).await?;
-        if self.inner.config.verify_jwt {
-            let call = BoundCall {
-                tool: request.tool_name,
-                tool_args: request.tool_args,
-            };
-            self.verify_response(&response, Some(&call)).await?;
-        }
+        let verify = self.inner.config.verify_jwt;
+        let (response, _) = self
+            .decide_and_verify(&request, &mut deadline, verify)
+            .await?;
         Ok(response)
     }
 
@@ -248,12 +254,12 @@ impl LedgixClient {
         let started = Instant::now();
         let outcome = async {
             let mut deadline = Deadline::after(self.inner.config.review_timeout);
-            let response = self.decide(&request, &mut deadline).await?;
-            let call = BoundCall {
-                tool: request.tool_name,
-                tool_args: request.tool_args,
-            };
-            let claims = self.verify_response(&response, Some(&call)).await?;
+            let (response, claims) = self
+                .decide_and_verify(&request, &mut deadline, true)
+                .await?;
+            let claims = claims.ok_or_else(|| {
+                Error::TokenVerification("the token of the approval was not verified".into())
+            })?;
             Ok((response, claims))
         }
         .instrument(span.clone())
@@ -503,6 +509,16 @@ impl LedgixClient {
         request: &ClearanceRequest,
         deadline: &mut Deadline,
     ) -> Result<ClearanceResponse, Error> {
+        let first = self.post_clearance(request, deadline).await?;
+        self.settle(request, first, deadline).await
+    }
+
+    /// `POST /request-clearance`: the Vault's first answer, checked.
+    async fn post_clearance(
+        &self,
+        request: &ClearanceRequest,
+        deadline: &mut Deadline,
+    ) -> Result<ClearanceResponse, Error> {
         let body = self
             .post_json(
                 &["request-clearance"],
@@ -517,6 +533,17 @@ impl LedgixClient {
         // Not kept while a pending request is polled (a held call would carry it for minutes).
         drop(body);
         tracing::Span::current().record("request_id", response.request_id.as_str());
+        Ok(response)
+    }
+
+    /// Settles the first answer to `request`: approved → `Ok`, denied → `Err(Denied)`,
+    /// pending → polls (or detaches) within `deadline`.
+    async fn settle(
+        &self,
+        request: &ClearanceRequest,
+        response: ClearanceResponse,
+        deadline: &mut Deadline,
+    ) -> Result<ClearanceResponse, Error> {
         match response.status {
             ClearanceStatus::Approved => Ok(response),
             ClearanceStatus::Denied => Err(Error::Denied(Denial::from_response(response))),

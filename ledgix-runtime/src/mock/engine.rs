@@ -18,7 +18,7 @@ use crate::protocol::{
 };
 
 /// Confidence the mock reports for rule decisions (0.3 protocol) and its bucket (0.4).
-const RULE_CONFIDENCE: (f64, ConfidenceBucket) = (0.95, ConfidenceBucket::ExtraHigh);
+pub(crate) const RULE_CONFIDENCE: (f64, ConfidenceBucket) = (0.95, ConfidenceBucket::ExtraHigh);
 /// Confidence reported while and after a human review.
 pub(crate) const REVIEW_CONFIDENCE: (f64, ConfidenceBucket) = (0.5, ConfidenceBucket::Medium);
 /// The minimum for automatic approval the mock reports.
@@ -43,6 +43,9 @@ pub(crate) struct Vault {
     pub(crate) print_decisions: bool,
     /// True when it listens on a loopback address (the review page then needs no API key).
     pub(crate) on_loopback: bool,
+    /// How many times the policies changed ([`MockVault::new_policy_version`](super::MockVault::new_policy_version)):
+    /// part of every approval's `policy_version_id` and `policy_content_hash`.
+    pub(crate) policy_epoch: std::sync::atomic::AtomicU64,
 }
 
 /// Who reached a decision.
@@ -291,6 +294,9 @@ impl Vault {
                 answer.decision_status = Some(DecisionStatus::Approved);
                 answer.token = Some(self.tokens.mint(request));
                 answer.reason = reason;
+                let (version, content_hash) = self.policy_version(request);
+                answer.policy_version_id = Some(version);
+                answer.policy_content_hash = Some(content_hash);
             }
             Terminal::Deny {
                 reason,

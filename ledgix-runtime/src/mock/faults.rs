@@ -10,7 +10,9 @@ use serde_json::Value;
 ///
 /// By default a fault applies to every `POST /request-clearance` (`.times(n)` limits it to the
 /// next `n`; [`on_status_polls`](Fault::on_status_polls) moves it to
-/// `GET /clearance-status/{id}`). Faults queue in the order they were added: a request takes
+/// `GET /clearance-status/{id}`, [`on_mint`](Fault::on_mint) to `POST /mint-token`, where the
+/// two mint faults, [`mint_without_token`](Fault::mint_without_token) and
+/// [`mint_refused`](Fault::mint_refused), apply from the start). Faults queue in the order they were added: a request takes
 /// the first one that still has uses. A faulted answer is not a decision: it writes no ledger
 /// event and is not remembered under the request's Idempotency-Key.
 ///
@@ -47,6 +49,8 @@ pub(crate) enum FaultKind {
     TokenForArgs(Value),
     WrongSigningKey,
     UnknownStatus(String),
+    MintWithoutToken,
+    MintRefused,
 }
 
 /// Which endpoint a fault applies to.
@@ -54,6 +58,7 @@ pub(crate) enum FaultKind {
 pub(crate) enum FaultTarget {
     Clearance,
     StatusPoll,
+    Mint,
 }
 
 impl Fault {
@@ -115,6 +120,27 @@ impl Fault {
     /// Answers a well-formed clearance response whose `status` is `status` (e.g. `"maybe"`).
     pub fn unknown_status(status: impl Into<String>) -> Fault {
         Fault::new(FaultKind::UnknownStatus(status.into()))
+    }
+
+    /// Answers `POST /mint-token` with 200 and `{"request_id", "reason"}` but no token (applies
+    /// to `/mint-token`; a client must not take that for an approval).
+    pub fn mint_without_token() -> Fault {
+        Fault::new(FaultKind::MintWithoutToken).on_mint()
+    }
+
+    /// Refuses `POST /mint-token` with 409 (`{"detail": ..}`), as the Vault does when the cached
+    /// decision no longer holds (applies to `/mint-token`).
+    pub fn mint_refused() -> Fault {
+        Fault::new(FaultKind::MintRefused).on_mint()
+    }
+
+    /// Applies to `POST /mint-token` instead of `POST /request-clearance`. The forging faults
+    /// ([`token_for_tool`](Fault::token_for_tool), [`token_for_args`](Fault::token_for_args),
+    /// [`wrong_signing_key`](Fault::wrong_signing_key),
+    /// [`approve_without_token`](Fault::approve_without_token)) then forge the mint's answer.
+    pub fn on_mint(mut self) -> Fault {
+        self.target = FaultTarget::Mint;
+        self
     }
 
     /// Applies to the next `n` matching requests only (default: all of them).
@@ -204,6 +230,16 @@ mod tests {
         assert_eq!(
             q.take(FaultTarget::StatusPoll),
             Some(FaultKind::MalformedBody)
+        );
+        q.push(Fault::mint_refused().times(1));
+        q.push(Fault::status(503).on_mint().times(1));
+        assert_eq!(q.take(FaultTarget::Mint), Some(FaultKind::MintRefused));
+        assert_eq!(q.take(FaultTarget::Mint), Some(FaultKind::Status(503)));
+        assert_eq!(q.take(FaultTarget::Mint), None);
+        assert_eq!(
+            q.take(FaultTarget::Clearance),
+            None,
+            "mint faults stay on mint"
         );
         q.push(Fault::unknown_status("maybe").times(1));
         assert_eq!(

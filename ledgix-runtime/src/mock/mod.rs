@@ -10,6 +10,12 @@
 //! Idempotency-Key, checks the API key when given one, records every request, and misbehaves
 //! on demand ([`Fault`]). Each instance is independent and stops when dropped.
 //!
+//! Its approvals carry `policy_version_id` and `policy_content_hash`, and it serves
+//! `POST /mint-token` for clients with the decision cache on: a fresh token from an approval it
+//! gave, after checking the call is the decided one and the policy unchanged
+//! ([`MockVault::new_policy_version`] changes it). What it assumes of the real Vault there is
+//! written in `src/mock/mint.rs`.
+//!
 //! A denied call on purpose, whose body never runs:
 //!
 //! ```
@@ -41,6 +47,7 @@ mod conn;
 mod engine;
 mod faults;
 mod ledger;
+mod mint;
 mod review_page;
 mod rules;
 mod rules_file;
@@ -314,6 +321,7 @@ impl MockVaultBuilder {
             jwks,
             print_decisions: self.print_decisions,
             on_loopback: addr.ip().is_loopback(),
+            policy_epoch: Default::default(),
         });
 
         let (stop, stopped) = watch::channel(false);
@@ -516,6 +524,16 @@ impl MockVault {
         if let Err(e) = self.decide(request_id, false, reason).await {
             panic!("MockVault::deny: {e}");
         }
+    }
+
+    /// Publishes a new version of every policy, as an operator editing the policies would:
+    /// approvals from now on carry another `policy_version_id` and `policy_content_hash`, and
+    /// `POST /mint-token` refuses (409) to mint from a decision taken under an older version,
+    /// so a client's cached decision is dropped and the call decided afresh.
+    pub fn new_policy_version(&self) {
+        self.vault
+            .policy_epoch
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Seals every event written so far into a new signed checkpoint (when there are new

@@ -20,10 +20,13 @@ use super::conn::ConnKill;
 use super::engine::{self, ReviewError, Vault};
 use super::faults::{FaultKind, FaultTarget};
 use super::ledger::ProofError;
+use super::mint::{MintError, new_request_id};
 use super::review_page;
 use super::state::{KeyReused, Recording, StoredAnswer};
 use crate::ledger::LedgerError;
-use crate::protocol::{ClearanceRequest, PolicyRegistration, ReviewDecision};
+use crate::protocol::{
+    ClearanceRequest, MintTokenRequest, MintTokenResponse, PolicyRegistration, ReviewDecision,
+};
 
 /// The only path served without an API key.
 const JWKS_PATH: &str = "/.well-known/jwks.json";
@@ -48,6 +51,7 @@ pub(crate) fn router(vault: Arc<Vault>) -> Router {
         .route("/ledger/proof/consistency", get(consistency_proof))
         .route("/ledger/proof/bundle", get(proof_bundle))
         .route("/register-policy", post(register_policy))
+        .route("/mint-token", post(mint_token))
         .merge(review_page::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
@@ -418,6 +422,120 @@ async fn request_clearance(
     let vault_ref = &vault;
     let decide = || async move { Ok(stored(StatusCode::OK, &vault_ref.submit(request)?)) };
     idempotent(&vault, "/request-clearance", &headers, &value, decide).await
+}
+
+// ------------------------------------------------------------------ mint
+
+/// Checks and reads a mint request: `tool_name` a non-empty string, `tool_args` an object,
+/// `original_request_id` a non-empty string.
+fn mint_request(body: &Value) -> Result<MintTokenRequest, Reject> {
+    if !body.is_object() {
+        return Err(Reject::unprocessable("the body must be a JSON object"));
+    }
+    for field in ["tool_name", "original_request_id"] {
+        if body
+            .get(field)
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
+            return Err(Reject::unprocessable(format!(
+                "`{field}` is required and must be a non-empty string"
+            )));
+        }
+    }
+    if !body.get("tool_args").is_some_and(Value::is_object) {
+        return Err(Reject::unprocessable(
+            "`tool_args` is required and must be an object",
+        ));
+    }
+    serde_json::from_value(body.clone())
+        .map_err(|e| Reject::unprocessable(format!("not a mint-token request: {e}")))
+}
+
+/// A mint answer shaped by a fault (no ledger event, nothing remembered).
+fn forged_mint(vault: &Vault, kind: &FaultKind, mint: &MintTokenRequest) -> Response {
+    if *kind == FaultKind::MintRefused {
+        return error(
+            StatusCode::CONFLICT,
+            "mock Vault fault: the cached decision no longer holds; ask for a decision",
+        );
+    }
+    let mut request = ClearanceRequest::new(mint.tool_name.clone())
+        .args(mint.tool_args.clone())
+        .agent_id(mint.agent_id.clone());
+    if !mint.session_id.is_empty() {
+        request = request.session_id(mint.session_id.clone());
+    }
+    if !mint.policy_id.is_empty() {
+        request = request.policy(mint.policy_id.clone());
+    }
+    let token = match kind {
+        FaultKind::TokenForTool(tool) => Some(vault.tokens.mint_bound(
+            &request,
+            tool,
+            &request.tool_args,
+            false,
+        )),
+        FaultKind::TokenForArgs(args) => Some(vault.tokens.mint_bound(
+            &request,
+            &request.tool_name,
+            &engine::as_args(args),
+            false,
+        )),
+        FaultKind::WrongSigningKey => Some(vault.tokens.mint_bound(
+            &request,
+            &request.tool_name,
+            &request.tool_args,
+            true,
+        )),
+        _ => None,
+    };
+    let reason = if token.is_some() {
+        "minted (mock fault)"
+    } else {
+        "mock Vault fault: minted without a token"
+    };
+    json_response(
+        StatusCode::OK,
+        &MintTokenResponse {
+            token,
+            reason: Some(reason.into()),
+            request_id: new_request_id(),
+        },
+    )
+}
+
+async fn mint_token(
+    State(vault): Shared,
+    ConnectInfo(kill): ConnectInfo<ConnKill>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    let forge = match apply_fault(&vault, FaultTarget::Mint, &kill).await {
+        FaultAction::Respond(response) => return Ok(response),
+        FaultAction::Proceed => None,
+        FaultAction::Forge(kind) => Some(kind),
+    };
+    let value = json_body(&body)?;
+    let mint = mint_request(&value)?;
+    if let Some(kind) = forge {
+        return Ok(forged_mint(&vault, &kind, &mint));
+    }
+    let vault_ref = &vault;
+    let answer = || async move {
+        match vault_ref.mint_token(&mint).await {
+            Ok(minted) => Ok(stored(StatusCode::OK, &minted)),
+            Err(MintError::Refused(status, detail)) => Ok(stored_error(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::CONFLICT),
+                detail,
+            )),
+            Err(MintError::Ledger(e)) => Err(Reject::from(e)),
+            Err(MintError::Internal(detail)) => {
+                Err(Reject(StatusCode::INTERNAL_SERVER_ERROR, detail))
+            }
+        }
+    };
+    idempotent(&vault, "/mint-token", &headers, &value, answer).await
 }
 
 async fn clearance_status(
