@@ -1050,6 +1050,7 @@ fn env_one_duration(
         }
     }
     Ok(found.map(|(_, _, d)| d))
+}
 
 /// Parses `500ms`, `30s`, `15m`, `1h`, or a bare number of seconds (fractions allowed).
 pub fn parse_duration(value: &str) -> Result<Duration, String> {
