@@ -13,6 +13,7 @@ use super::rules::{self, Decision, Rule, Verdict};
 use super::state::{Clearances, Idempotency, Phase, Record, Recordings};
 use super::tokens::Minter;
 use crate::ledger::LedgerError;
+use crate::webhook::{REVIEW_DECIDED, REVIEW_HELD, WebhookEvent};
 use crate::protocol::{
     ClearanceRequest, ClearanceResponse, ClearanceStatus, ConfidenceBucket, DecisionStatus,
 };
@@ -43,6 +44,8 @@ pub(crate) struct Vault {
     pub(crate) print_decisions: bool,
     /// True when it listens on a loopback address (the review page then needs no API key).
     pub(crate) on_loopback: bool,
+    /// Where review events are POSTed, when configured.
+    pub(crate) webhooks: Option<super::webhooks::Webhooks>,
 }
 
 /// Who reached a decision.
@@ -246,6 +249,7 @@ impl Vault {
     /// the network: they are printed escaped, one line each.
     fn announce(&self, answer: &ClearanceResponse, request: &ClearanceRequest, by: DecidedBy) {
         let outcome = answer.status.as_str();
+        self.send_webhook(answer, request, by);
         let by = match by {
             DecidedBy::Rules => "rules",
             DecidedBy::Reviewer => "reviewer",
@@ -270,6 +274,26 @@ impl Vault {
                 answer.reason
             );
         }
+    }
+
+    /// Queues the webhook of a review held (`review.held`) or decided by a reviewer
+    /// (`review.decided`); rule decisions send none. Never waits.
+    fn send_webhook(&self, answer: &ClearanceResponse, request: &ClearanceRequest, by: DecidedBy) {
+        let Some(webhooks) = &self.webhooks else {
+            return;
+        };
+        let event_type = match (by, &answer.status) {
+            (_, ClearanceStatus::PendingReview) => REVIEW_HELD,
+            (DecidedBy::Reviewer, _) => REVIEW_DECIDED,
+            (DecidedBy::Rules, _) => return,
+        };
+        webhooks.send(WebhookEvent::new(
+            event_type,
+            answer.request_id.clone(),
+            request.tool_name.clone(),
+            answer.status.as_str(),
+            answer.reason.clone(),
+        ));
     }
 
     /// Mints the token (approvals), writes the ledger event, and builds the answer.
