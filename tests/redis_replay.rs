@@ -52,7 +52,10 @@ async fn n_stores_pass_one_token_once() {
     for _ in 0..5 {
         stores.push(store(&redis).await);
     }
-    for (n, jti) in ["run:tok-a", "run:tok-b", "gateway:tok-a"].iter().enumerate() {
+    for (n, jti) in ["run:tok-a", "run:tok-b", "gateway:tok-a"]
+        .iter()
+        .enumerate()
+    {
         let mut firsts = 0;
         for store in &stores {
             if store.first_use(jti, in_secs(300)).await.unwrap() {
@@ -106,7 +109,10 @@ async fn concurrent_first_uses_give_exactly_one_true() {
                 trues += 1;
             }
         }
-        assert_eq!(trues, 1, "round {round}: 48 concurrent first uses, one true");
+        assert_eq!(
+            trues, 1,
+            "round {round}: 48 concurrent first uses, one true"
+        );
     }
 }
 
@@ -138,7 +144,10 @@ async fn ids_are_remembered_until_their_token_expires_then_forgotten() {
             break;
         }
     }
-    assert!(forgotten, "the id was never forgotten after its token expired");
+    assert!(
+        forgotten,
+        "the id was never forgotten after its token expired"
+    );
     assert!(!store.first_use("run:far", far).await.unwrap());
 }
 
@@ -194,7 +203,11 @@ async fn a_dead_redis_means_refusal_never_a_first_use_and_no_body_runs() {
             .unwrap_err();
         assert!(matches!(err, Error::ReplayStore(_)), "{err:?}");
         assert!(err.is_retryable());
-        assert!(err.tool_message().contains("not run"), "{}", err.tool_message());
+        assert!(
+            err.tool_message().contains("not run"),
+            "{}",
+            err.tool_message()
+        );
     }
     assert_eq!(runs.load(SeqCst), 1, "no body ran while Redis was down");
 
@@ -202,7 +215,10 @@ async fn a_dead_redis_means_refusal_never_a_first_use_and_no_body_runs() {
     redis.restart();
     let mut back = false;
     for i in 0..100 {
-        match store.first_use(&format!("run:back-{i}"), in_secs(300)).await {
+        match store
+            .first_use(&format!("run:back-{i}"), in_secs(300))
+            .await
+        {
             Ok(true) => {
                 back = true;
                 break;

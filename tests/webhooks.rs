@@ -156,7 +156,10 @@ async fn a_held_then_approved_call_sends_both_events_signed() {
     assert_eq!(decided.reason, "approved by a human reviewer");
 
     let done = deliveries(&vault, 2).await;
-    assert!(done.iter().all(|d| d.delivered && d.attempts == 1), "{done:?}");
+    assert!(
+        done.iter().all(|d| d.delivered && d.attempts == 1),
+        "{done:?}"
+    );
     // Rule decisions (no review) send nothing.
     ToolCall::new("lookup")
         .client(&vault.client())
@@ -271,7 +274,8 @@ async fn the_standalone_mock_vault_sends_webhooks_when_asked() {
     use tokio::io::{AsyncBufReadExt, BufReader};
 
     let mut hook = receiver(WebhookVerifier::new(["whsec_cli"])).await;
-    let rules = std::env::temp_dir().join(format!("ledgix-webhook-rules-{}.json", std::process::id()));
+    let rules =
+        std::env::temp_dir().join(format!("ledgix-webhook-rules-{}.json", std::process::id()));
     std::fs::write(
         &rules,
         r#"{"default": "approve", "rules": [{"tool": "wire_transfer", "decision": "review"}]}"#,
@@ -302,8 +306,10 @@ async fn the_standalone_mock_vault_sends_webhooks_when_asked() {
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let answer: Value = http
         .post(format!("{url}/request-clearance"))
-        .json(&json!({"tool_name": "wire_transfer", "tool_args": {"amount": 5},
-            "agent_id": "a", "session_id": "s"}))
+        .json(
+            &json!({"tool_name": "wire_transfer", "tool_args": {"amount": 5},
+            "agent_id": "a", "session_id": "s"}),
+        )
         .send()
         .await
         .unwrap()
@@ -313,7 +319,10 @@ async fn the_standalone_mock_vault_sends_webhooks_when_asked() {
     assert_eq!(answer["status"], "pending_review", "{answer}");
     let id = answer["request_id"].as_str().unwrap().to_string();
     let held = next_event(&mut hook.events).await;
-    assert_eq!((held.event_type.as_str(), held.request_id.as_str()), (REVIEW_HELD, id.as_str()));
+    assert_eq!(
+        (held.event_type.as_str(), held.request_id.as_str()),
+        (REVIEW_HELD, id.as_str())
+    );
 
     let decided = http
         .post(format!("{url}/reviews/{id}/decision"))
@@ -377,15 +386,27 @@ async fn the_extractor_refuses_with_a_status_and_a_json_reason_and_never_runs_th
             vec![good.clone(), good.clone()],
             (401, "missing_signature"),
         ),
-        (event.to_vec(), vec![good.to_uppercase()], (401, "malformed_signature")),
-        (event.to_vec(), vec![format!("{good}0")], (401, "malformed_signature")),
+        (
+            event.to_vec(),
+            vec![good.to_uppercase()],
+            (401, "malformed_signature"),
+        ),
+        (
+            event.to_vec(),
+            vec![format!("{good}0")],
+            (401, "malformed_signature"),
+        ),
         (
             event.to_vec(),
             vec![sign_webhook(event, "whsec_c")],
             (401, "bad_signature"),
         ),
         (b"{}".to_vec(), vec![good.clone()], (401, "bad_signature")),
-        (big.clone(), vec![sign_webhook(&big, "whsec_a")], (413, "body_too_large")),
+        (
+            big.clone(),
+            vec![sign_webhook(&big, "whsec_a")],
+            (413, "body_too_large"),
+        ),
         (
             not_json.clone(),
             vec![sign_webhook(&not_json, "whsec_b")],
@@ -400,7 +421,11 @@ async fn the_extractor_refuses_with_a_status_and_a_json_reason_and_never_runs_th
         let (status, code) = post(body, signatures.clone()).await;
         assert_eq!((status, code.as_str()), expect, "{signatures:?}");
     }
-    assert_eq!(hook.handled.load(SeqCst), 0, "no refusal reached the handler");
+    assert_eq!(
+        hook.handled.load(SeqCst),
+        0,
+        "no refusal reached the handler"
+    );
     // Both forms of the right signature, under either secret, pass.
     for signature in [good, bare, sign_webhook(event, "whsec_b")] {
         assert_eq!(post(event.to_vec(), vec![signature]).await.0, 200);
@@ -411,7 +436,10 @@ async fn the_extractor_refuses_with_a_status_and_a_json_reason_and_never_runs_th
 #[test]
 fn refusal_codes_are_stable() {
     assert_eq!(WebhookError::Mismatch.code(), "bad_signature");
-    assert_eq!(WebhookError::NoSecret.to_string(), "no webhook secret is configured: every webhook is refused");
+    assert_eq!(
+        WebhookError::NoSecret.to_string(),
+        "no webhook secret is configured: every webhook is refused"
+    );
 }
 
 // ------------------------------------------------------------------ properties

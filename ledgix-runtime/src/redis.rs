@@ -191,7 +191,7 @@ impl ReplayStore for RedisReplayStore {
         // Whole milliseconds, rounded up: the key outlives the token, never the reverse.
         let ttl_ms = ttl
             .as_millis()
-            .saturating_add(u128::from(ttl.subsec_nanos() % 1_000_000 != 0));
+            .saturating_add(u128::from(!ttl.subsec_nanos().is_multiple_of(1_000_000)));
         let ttl_ms = u64::try_from(ttl_ms).unwrap_or(u64::MAX);
         let mut cmd = ::redis::cmd("SET");
         cmd.arg(self.key(jti))

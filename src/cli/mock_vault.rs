@@ -329,7 +329,10 @@ mod tests {
         assert_eq!(o.canonical_version, 2);
         assert_eq!(o.webhook_url.as_deref(), Some("http://127.0.0.1:9/hook"));
         assert_eq!(o.webhook_secret, Some(Secret("whsec_cli".into())));
-        assert!(!format!("{o:?}").contains("whsec_cli"), "the secret is never shown");
+        assert!(
+            !format!("{o:?}").contains("whsec_cli"),
+            "the secret is never shown"
+        );
         assert_eq!(
             webhook_target(&o, Some("from-env".into())),
             Ok(Some(("http://127.0.0.1:9/hook".into(), "whsec_cli".into())))
@@ -357,8 +360,14 @@ mod tests {
             (&["serve"][..], "unexpected argument `serve`"),
             (&["--api-key="][..], "`--api-key` must not be empty"),
             (&["--canonical-version", "3"][..], "expected 1 or 2"),
-            (&["--webhook-secret", "s"][..], "`--webhook-secret` needs `--webhook-url`"),
-            (&["--webhook-url", "http://h/", "--webhook-secret="][..], "must not be empty"),
+            (
+                &["--webhook-secret", "s"][..],
+                "`--webhook-secret` needs `--webhook-url`",
+            ),
+            (
+                &["--webhook-url", "http://h/", "--webhook-secret="][..],
+                "must not be empty",
+            ),
         ] {
             let err = parse(args).expect_err(&format!("{args:?}"));
             assert!(err.contains(needle), "{args:?}: {err}");

@@ -13,10 +13,10 @@ use super::rules::{self, Decision, Rule, Verdict};
 use super::state::{Clearances, Idempotency, Phase, Record, Recordings};
 use super::tokens::Minter;
 use crate::ledger::LedgerError;
-use crate::webhook::{REVIEW_DECIDED, REVIEW_HELD, WebhookEvent};
 use crate::protocol::{
     ClearanceRequest, ClearanceResponse, ClearanceStatus, ConfidenceBucket, DecisionStatus,
 };
+use crate::webhook::{REVIEW_DECIDED, REVIEW_HELD, WebhookEvent};
 
 /// Confidence the mock reports for rule decisions (0.3 protocol) and its bucket (0.4).
 const RULE_CONFIDENCE: (f64, ConfidenceBucket) = (0.95, ConfidenceBucket::ExtraHigh);

@@ -121,10 +121,9 @@ impl IntoResponse for WebhookError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({"error": self.code(), "message": self.to_string()});
         let mut response = (self.status(), body.to_string()).into_response();
-        response.headers_mut().insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         response
     }
 }

@@ -72,7 +72,7 @@ pub const REVIEW_HELD: &str = "review.held";
 /// [`WebhookEvent::event_type`] when a reviewer approved or denied a held call.
 pub const REVIEW_DECIDED: &str = "review.decided";
 
-/// The largest body [`VerifiedWebhook`](crate::webhook) reads by default: 1 MiB.
+/// The largest body the `VerifiedWebhook` extractor (feature `gateway`) reads by default: 1 MiB.
 pub const DEFAULT_MAX_WEBHOOK_BODY: usize = 1024 * 1024;
 
 /// Length of the hex digest: SHA-256 is 32 bytes.
@@ -185,7 +185,10 @@ pub struct WebhookVerifier {
 impl fmt::Debug for WebhookVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebhookVerifier")
-            .field("secrets", &format_args!("[{} redacted]", self.secrets.len()))
+            .field(
+                "secrets",
+                &format_args!("[{} redacted]", self.secrets.len()),
+            )
             .field("max_body_bytes", &self.max_body_bytes)
             .finish()
     }
