@@ -230,6 +230,61 @@ async fn a_dead_redis_means_refusal_never_a_first_use_and_no_body_runs() {
     assert!(back, "the store never reconnected to the restarted Redis");
 }
 
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_that_does_not_answer_in_time_means_refusal() {
+    let Some(redis) = RedisServer::start("a_redis_that_does_not_answer_in_time") else {
+        return;
+    };
+    let store = RedisReplayStore::builder(redis.url())
+        .timeout(Duration::from_millis(300))
+        .connect()
+        .await
+        .unwrap();
+    assert!(store.first_use("run:warm", in_secs(300)).await.unwrap());
+    redis.freeze();
+    let outcomes: Vec<_> = (0..4)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .first_use(&format!("run:hung-{i}"), in_secs(300))
+                    .await
+            })
+        })
+        .collect();
+    for outcome in outcomes {
+        match outcome.await.unwrap() {
+            Err(Error::ReplayStore(_)) => {}
+            other => {
+                redis.thaw();
+                panic!("a frozen Redis: expected a refusal, got {other:?}");
+            }
+        }
+    }
+    redis.thaw();
+    // Answering again, the store serves again (after reconnecting if it had to).
+    let mut back = false;
+    for i in 0..100 {
+        match store
+            .first_use(&format!("run:thawed-{i}"), in_secs(300))
+            .await
+        {
+            Ok(true) => {
+                back = true;
+                break;
+            }
+            Ok(false) => panic!("a new id cannot be a replay"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    assert!(
+        back,
+        "the store never served again after Redis answered again"
+    );
+    assert!(!store.first_use("run:warm", in_secs(300)).await.unwrap());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_clients_with_their_own_redis_connections_resume_one_approval_once() {
     let Some(redis) = RedisServer::start("four_clients_resume_one_approval_once") else {
