@@ -154,7 +154,7 @@ impl RedisReplayStoreBuilder {
 impl RedisReplayStore {
     /// Connects to the Redis at `url` (`redis://[:password@]host[:port][/db]`) with the
     /// default namespace and timeout.
-    pub async fn connect(url: &str) -> Result<RedisReplayStore, Error> {
+    pub async fn connect(url: impl Into<String>) -> Result<RedisReplayStore, Error> {
         RedisReplayStore::builder(url).connect().await
     }
 
