@@ -80,6 +80,13 @@ pub enum Error {
         jti: String,
     },
 
+    /// The replay store (the memory of used token ids, such as Redis) could not answer, so the
+    /// token was refused rather than risk a second use (fail closed). Its message names the
+    /// store without credentials; the store's own error is its
+    /// [`source()`](std::error::Error::source).
+    #[error("the replay store could not answer, so the token was refused: {0}")]
+    ReplayStore(#[source] ConnectionError),
+
     /// A ledger proof or ledger verification failed.
     #[error(transparent)]
     Ledger(#[from] LedgerError),
@@ -211,7 +218,7 @@ impl Error {
             Error::Connection(_) | Error::QueueSaturated { .. } | Error::ReviewTimeout { .. } => {
                 true
             }
-            Error::ReviewPending(_) => true,
+            Error::ReviewPending(_) | Error::ReplayStore(_) => true,
             Error::Http { status, .. } => *status == 429 || *status >= 500,
             _ => false,
         }
@@ -275,6 +282,11 @@ impl Error {
             }
             Error::Http { status, .. } if *status >= 500 || *status == 429 => {
                 "The tool was not run: the authorization service (Ledgix Vault) failed. \
+                 Retrying later may succeed."
+                    .to_string()
+            }
+            Error::ReplayStore(_) => {
+                "The tool was not run: the single-use check of its authorization is unavailable. \
                  Retrying later may succeed."
                     .to_string()
             }

@@ -9,11 +9,12 @@
 //! stateful fake Vault on loopback (`mock`).
 //!
 //! Every item has one public path: the crate root, or the module named in its path for the
-//! [`ledger`], [`token`] and `mock` modules.
+//! [`ledger`], [`token`], [`webhook`], `redis` and `mock` modules.
 //!
 //! Most users depend on the `ledgix` facade crate, which re-exports this crate and adds the
 //! `#[guarded]` and `instrument!` macros.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod b64;
@@ -30,9 +31,13 @@ mod manifest;
 #[cfg(feature = "mock")]
 pub mod mock;
 mod protocol;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod redis;
 mod reviews;
 mod sleep;
 pub mod token;
+pub mod webhook;
 
 pub use client::{LedgixClient, PendingApproval, configure, propagate, with_client};
 pub use config::{Config, ConfigBuilder, ReviewMode};
@@ -55,6 +60,7 @@ pub use token::binding::tool_args_hash;
 pub use token::claims::{Audience, TokenClaims};
 pub use token::store::{MemoryReplayStore, ReplayStore};
 pub use token::verifier::TokenVerifier;
+pub use webhook::verify_webhook;
 
 /// Items the macros expand to. Not a public API: names here may change in any release.
 #[doc(hidden)]

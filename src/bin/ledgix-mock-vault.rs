@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! cargo run --features mock --bin ledgix-mock-vault -- --listen 127.0.0.1:8000 \
-//!     [--api-key KEY] [--rules rules.json] [--seal-every 1s] [--seed TEXT]
+//!     [--api-key KEY] [--rules rules.json] [--seal-every 1s] [--seed TEXT] \
+//!     [--webhook-url URL --webhook-secret SECRET]
 //! ```
 //!
 //! It prints `ledgix-mock-vault listening on http://<addr>` once it accepts connections, then

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! ledgix-mock-vault --listen 127.0.0.1:8000 [--api-key KEY] [--rules rules.json] \
-//!     [--seal-every 1s] [--seed TEXT]
+//!     [--seal-every 1s] [--seed TEXT] [--webhook-url URL --webhook-secret SECRET]
 //! ```
 //!
 //! It prints `<program> listening on http://<addr>` once it accepts connections, and stops
@@ -32,6 +32,10 @@ options:
   --seed TEXT              derive the signing keys from TEXT (same keys on every run)
   --token-ttl DURATION     lifetime of minted A-JWTs (default 300s)
   --canonical-version N    canonical_version of ledger events: 1 (default) or 2
+  --webhook-url URL        POST a signed webhook to URL when a call is held for review
+                           (review.held) and when a reviewer decides it (review.decided)
+  --webhook-secret SECRET  the HMAC-SHA256 secret of X-Ledgix-Signature (default: the
+                           LEDGIX_WEBHOOK_SECRET environment variable, kept out of `ps`)
   -h, --help               print this help";
 
 /// The whole `--help` text for `program`.
@@ -52,6 +56,18 @@ struct Options {
     seed: Option<String>,
     token_ttl: Duration,
     canonical_version: u32,
+    webhook_url: Option<String>,
+    webhook_secret: Option<Secret>,
+}
+
+/// A secret from the command line: `Debug` never shows it.
+#[derive(Clone, PartialEq)]
+struct Secret(String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
 }
 
 impl Default for Options {
@@ -64,6 +80,8 @@ impl Default for Options {
             seed: None,
             token_ttl: Duration::from_secs(300),
             canonical_version: 1,
+            webhook_url: None,
+            webhook_secret: None,
         }
     }
 }
@@ -98,6 +116,8 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
             "--seed",
             "--token-ttl",
             "--canonical-version",
+            "--webhook-url",
+            "--webhook-secret",
         ];
         if !known.contains(&flag.as_str()) {
             return Err(format!("unknown option `{flag}`"));
@@ -124,6 +144,11 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
             "--seal-every" => options.seal_every = duration(&value)?,
             "--seed" => options.seed = Some(value),
             "--token-ttl" => options.token_ttl = duration(&value)?,
+            "--webhook-url" => options.webhook_url = Some(value),
+            "--webhook-secret" if value.is_empty() => {
+                return Err("`--webhook-secret` must not be empty".into());
+            }
+            "--webhook-secret" => options.webhook_secret = Some(Secret(value)),
             _ => {
                 options.canonical_version = match value.as_str() {
                     "1" => 1,
@@ -133,7 +158,29 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
             }
         }
     }
+    if options.webhook_secret.is_some() && options.webhook_url.is_none() {
+        return Err("`--webhook-secret` needs `--webhook-url`".into());
+    }
     Ok(Command::Run(options))
+}
+
+/// The webhook target of `options`: the URL and the secret (from `--webhook-secret`, else
+/// `env_secret`, the value of LEDGIX_WEBHOOK_SECRET).
+fn webhook_target(
+    options: &Options,
+    env_secret: Option<String>,
+) -> Result<Option<(String, String)>, String> {
+    let Some(url) = &options.webhook_url else {
+        return Ok(None);
+    };
+    let secret = match &options.webhook_secret {
+        Some(Secret(secret)) => secret.clone(),
+        None => env_secret.filter(|s| !s.is_empty()).ok_or(
+            "`--webhook-url` needs a secret: `--webhook-secret SECRET` or the \
+             LEDGIX_WEBHOOK_SECRET environment variable",
+        )?,
+    };
+    Ok(Some((url.clone(), secret)))
 }
 
 /// Waits for Ctrl-C, or SIGTERM on Unix.
@@ -178,6 +225,10 @@ async fn run(program: &str, options: Options) -> Result<(), String> {
     if let Some(seed) = &options.seed {
         builder = builder.seed_text(seed);
     }
+    let webhook = webhook_target(&options, std::env::var("LEDGIX_WEBHOOK_SECRET").ok())?;
+    if let Some((url, secret)) = &webhook {
+        builder = builder.webhook(url.clone(), secret.clone());
+    }
     let vault = builder.try_start().await.map_err(|e| e.to_string())?;
     println!("{program} listening on {}", vault.url());
     eprintln!("  {rules_summary}");
@@ -190,6 +241,9 @@ async fn run(program: &str, options: Options) -> Result<(), String> {
             "not required"
         }
     );
+    if let Some((url, _)) = &webhook {
+        eprintln!("  webhooks: {url} (review.held, review.decided; signed)");
+    }
     eprintln!("  press Ctrl-C to stop");
     stop_signal().await;
     eprintln!("{program}: stopping");
@@ -258,6 +312,9 @@ mod tests {
             "--token-ttl=60",
             "--canonical-version",
             "2",
+            "--webhook-url",
+            "http://127.0.0.1:9/hook",
+            "--webhook-secret=whsec_cli",
         ])
         .unwrap();
         let Command::Run(o) = cmd else {
@@ -270,6 +327,16 @@ mod tests {
         assert_eq!(o.seed.as_deref(), Some("demo"));
         assert_eq!(o.token_ttl, Duration::from_secs(60));
         assert_eq!(o.canonical_version, 2);
+        assert_eq!(o.webhook_url.as_deref(), Some("http://127.0.0.1:9/hook"));
+        assert_eq!(o.webhook_secret, Some(Secret("whsec_cli".into())));
+        assert!(
+            !format!("{o:?}").contains("whsec_cli"),
+            "the secret is never shown"
+        );
+        assert_eq!(
+            webhook_target(&o, Some("from-env".into())),
+            Ok(Some(("http://127.0.0.1:9/hook".into(), "whsec_cli".into())))
+        );
         assert_eq!(parse(&["--rules", "x", "-h"]), Ok(Command::Help));
     }
 
@@ -293,9 +360,32 @@ mod tests {
             (&["serve"][..], "unexpected argument `serve`"),
             (&["--api-key="][..], "`--api-key` must not be empty"),
             (&["--canonical-version", "3"][..], "expected 1 or 2"),
+            (
+                &["--webhook-secret", "s"][..],
+                "`--webhook-secret` needs `--webhook-url`",
+            ),
+            (
+                &["--webhook-url", "http://h/", "--webhook-secret="][..],
+                "must not be empty",
+            ),
         ] {
             let err = parse(args).expect_err(&format!("{args:?}"));
             assert!(err.contains(needle), "{args:?}: {err}");
         }
+    }
+
+    #[test]
+    fn the_webhook_secret_comes_from_the_flag_or_the_environment() {
+        let Ok(Command::Run(o)) = parse(&["--webhook-url", "http://127.0.0.1:9/hook"]) else {
+            panic!("expected run");
+        };
+        assert_eq!(
+            webhook_target(&o, Some("from-env".into())),
+            Ok(Some(("http://127.0.0.1:9/hook".into(), "from-env".into())))
+        );
+        let err = webhook_target(&o, None).unwrap_err();
+        assert!(err.contains("LEDGIX_WEBHOOK_SECRET"), "{err}");
+        assert!(webhook_target(&o, Some(String::new())).is_err());
+        assert_eq!(webhook_target(&Options::default(), None), Ok(None));
     }
 }

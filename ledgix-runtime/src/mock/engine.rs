@@ -16,6 +16,7 @@ use crate::ledger::LedgerError;
 use crate::protocol::{
     ClearanceRequest, ClearanceResponse, ClearanceStatus, ConfidenceBucket, DecisionStatus,
 };
+use crate::webhook::{REVIEW_DECIDED, REVIEW_HELD, WebhookEvent};
 
 /// Confidence the mock reports for rule decisions (0.3 protocol) and its bucket (0.4).
 pub(crate) const RULE_CONFIDENCE: (f64, ConfidenceBucket) = (0.95, ConfidenceBucket::ExtraHigh);
@@ -46,6 +47,8 @@ pub(crate) struct Vault {
     /// How many times the policies changed ([`MockVault::new_policy_version`](super::MockVault::new_policy_version)):
     /// part of every approval's `policy_version_id` and `policy_content_hash`.
     pub(crate) policy_epoch: std::sync::atomic::AtomicU64,
+    /// Where review events are POSTed, when configured.
+    pub(crate) webhooks: Option<super::webhooks::Webhooks>,
 }
 
 /// Who reached a decision.
@@ -249,6 +252,7 @@ impl Vault {
     /// the network: they are printed escaped, one line each.
     fn announce(&self, answer: &ClearanceResponse, request: &ClearanceRequest, by: DecidedBy) {
         let outcome = answer.status.as_str();
+        self.send_webhook(answer, request, by);
         let by = match by {
             DecidedBy::Rules => "rules",
             DecidedBy::Reviewer => "reviewer",
@@ -273,6 +277,26 @@ impl Vault {
                 answer.reason
             );
         }
+    }
+
+    /// Queues the webhook of a review held (`review.held`) or decided by a reviewer
+    /// (`review.decided`); rule decisions send none. Never waits.
+    fn send_webhook(&self, answer: &ClearanceResponse, request: &ClearanceRequest, by: DecidedBy) {
+        let Some(webhooks) = &self.webhooks else {
+            return;
+        };
+        let event_type = match (by, &answer.status) {
+            (_, ClearanceStatus::PendingReview) => REVIEW_HELD,
+            (DecidedBy::Reviewer, _) => REVIEW_DECIDED,
+            (DecidedBy::Rules, _) => return,
+        };
+        webhooks.send(WebhookEvent::new(
+            event_type,
+            answer.request_id.clone(),
+            request.tool_name.clone(),
+            answer.status.as_str(),
+            answer.reason.clone(),
+        ));
     }
 
     /// Mints the token (approvals), writes the ledger event, and builds the answer.

@@ -54,6 +54,7 @@ mod rules_file;
 mod server;
 mod state;
 mod tokens;
+mod webhooks;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -69,6 +70,7 @@ pub use faults::Fault;
 pub use rules::{Decision, Rule};
 pub use rules_file::{RulesFile, RulesFileError};
 pub use state::RecordedRequest;
+pub use webhooks::WebhookDelivery;
 
 use crate::client::LedgixClient;
 use crate::config::Config;
@@ -118,6 +120,8 @@ pub struct MockVaultBuilder {
     max_body_bytes: usize,
     max_idempotency_keys: usize,
     print_decisions: bool,
+    /// Where to POST signed webhooks, and the secret they are signed with.
+    webhook: Option<(String, String)>,
 }
 
 impl std::fmt::Debug for MockVaultBuilder {
@@ -136,6 +140,10 @@ impl std::fmt::Debug for MockVaultBuilder {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("max_idempotency_keys", &self.max_idempotency_keys)
             .field("print_decisions", &self.print_decisions)
+            .field(
+                "webhook",
+                &self.webhook.as_ref().map(|(url, _)| (url.as_str(), "***")),
+            )
             .finish()
     }
 }
@@ -156,6 +164,7 @@ impl Default for MockVaultBuilder {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_idempotency_keys: DEFAULT_MAX_IDEMPOTENCY_KEYS,
             print_decisions: false,
+            webhook: None,
         }
     }
 }
@@ -270,6 +279,23 @@ impl MockVaultBuilder {
         self
     }
 
+    /// Sends signed webhooks to `url` (see [`crate::webhook`]): a [`WebhookEvent`] of type
+    /// `review.held` when a call is held for a human reviewer and `review.decided` when the
+    /// reviewer approves or denies it, signed with `secret` in `X-Ledgix-Signature` exactly as
+    /// [`WebhookVerifier`](crate::webhook::WebhookVerifier) expects.
+    ///
+    /// A background task sends them in order, off the path of every decision: a receiver
+    /// that fails (no connection, timeout, non-2xx) is retried three times, 100 ms, 200 ms and
+    /// 400 ms apart, then given up; the mock Vault keeps deciding either way.
+    /// [`MockVault::webhook_deliveries`] tells what happened to each. `url` must be http(s)
+    /// without credentials and `secret` non-empty, or [`try_start`](Self::try_start) fails.
+    ///
+    /// [`WebhookEvent`]: crate::webhook::WebhookEvent
+    pub fn webhook(mut self, url: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.webhook = Some((url.into(), secret.into()));
+        self
+    }
+
     /// Starts the server on the current tokio runtime.
     ///
     /// # Panics
@@ -291,6 +317,18 @@ impl MockVaultBuilder {
                 self.canonical_version
             )));
         }
+        let webhook_target = match &self.webhook {
+            None => None,
+            Some((_, secret)) if secret.is_empty() => {
+                return Err(Error::Config(
+                    "mock Vault: the webhook secret must not be empty".into(),
+                ));
+            }
+            Some((url, secret)) => Some((
+                webhooks::parse_url(url).map_err(Error::Config)?,
+                secret.clone(),
+            )),
+        };
         let listener = TcpListener::bind(self.listen).await.map_err(|e| {
             Error::Connection(ConnectionError::with_source(
                 format!("mock Vault: cannot listen on {}", self.listen),
@@ -307,6 +345,13 @@ impl MockVaultBuilder {
         let tokens = Minter::new(&seeds, self.token_ttl);
         let ledger = Ledger::new(&seeds, self.canonical_version, mmd_seconds(self.seal_every));
         let jwks = jwks_json(&tokens, &ledger)?;
+        let webhooks = match webhook_target {
+            Some((url, secret)) => Some(
+                webhooks::Webhooks::start(url, secret, self.print_decisions)
+                    .map_err(Error::Config)?,
+            ),
+            None => None,
+        };
         let vault = Arc::new(Vault {
             rules: self.rules,
             default_decision: self.default_decision,
@@ -322,6 +367,7 @@ impl MockVaultBuilder {
             print_decisions: self.print_decisions,
             on_loopback: addr.ip().is_loopback(),
             policy_epoch: Default::default(),
+            webhooks,
         });
 
         let (stop, stopped) = watch::channel(false);
@@ -462,6 +508,17 @@ impl MockVault {
     /// Queues another fault, after those already queued.
     pub fn inject(&self, fault: Fault) {
         self.vault.faults.push(fault);
+    }
+
+    /// What happened to each webhook so far (the last 1,000, oldest first; empty without
+    /// [`MockVaultBuilder::webhook`]). An event shows up here once it was delivered or given
+    /// up on.
+    pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
+        self.vault
+            .webhooks
+            .as_ref()
+            .map(|w| w.deliveries())
+            .unwrap_or_default()
     }
 
     /// Ids of the requests waiting for a reviewer, oldest first.
