@@ -6,6 +6,7 @@
 //! cargo run --release -p ledgix-bench -- --quick       # a smoke run
 //! cargo run --release -p ledgix-bench -- --only cpu,latency
 //! cargo run --release -p ledgix-bench -- --section cpu # one section, in this process
+//! bench/callgrind.sh                                   # where the guard's extra CPU goes
 //! ```
 //!
 //! Every figure is a ratio against a floor measured in the same run, with its median, min and
@@ -19,6 +20,7 @@
 //! creates), `LEDGIX_BENCH_QUICK=1` (as `--quick`).
 
 mod goals;
+mod profile;
 mod sections;
 
 use std::process::{ExitCode, Stdio};
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let mut serve = false;
     let mut list = false;
+    let mut calls = None;
     let mut bad = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -54,11 +57,16 @@ fn main() -> ExitCode {
     }
     let outcome = if let Some(arg) = bad {
         Err(format!(
-            "unknown argument `{arg}` (usage: bench [--quick] [--only a,b] | --section NAME | --list)"
+            "unknown argument `{arg}` (usage: bench [--quick] [--only a,b] | --section NAME | --list | --calls guard|floor N)"
         )
         .into())
     } else if serve {
         child::serve_mock()
+    } else if let Some((kind, n)) = calls {
+        match n.parse::<u64>() {
+            Ok(n) => runtime().and_then(|rt| rt.block_on(profile::calls(&kind, n))),
+            Err(e) => Err(format!("--calls {kind} {n}: {e}").into()),
+        }
     } else if list {
         println!("{}", sections::ALL.join("\n"));
         Ok(())
