@@ -42,26 +42,27 @@ BEGIN {
     n = 0
     name[++n] = "ToolCall::arg (arguments to JSON values)";    pattern[n] = "ToolCall::arg|to_tool_arg"
     name[++n] = "request JSON body (serde_json::to_vec)";      pattern[n] = "serialize.*ClearanceRequest|ClearanceRequest.*serialize"
-    name[++n] = "HTTP exchange (send_with_retry)";             pattern[n] = "send_with_retry"
     name[++n] = "Idempotency-Key (uuid v4)";                   pattern[n] = "uuid::v4|Uuid::new_v4"
     name[++n] = "answer parse (ClearanceResponse::from_json)"; pattern[n] = "ClearanceResponse::from_json"
+    name[++n] = "token: JWS split, header, base64 (jws::parse)"; pattern[n] = "token::jws::parse"
     name[++n] = "token: verify (signature + claims)";          pattern[n] = "token::verify_compact"
     name[++n] = "  Ed25519 verify_strict";                     pattern[n] = "verify_strict"
-    name[++n] = "  JWS split + base64 (jws::parse)";           pattern[n] = "token::jws::parse"
-    name[++n] = "  claims JSON parse";                         pattern[n] = "TokenClaims.*Deserialize|Deserialize.*TokenClaims"
     name[++n] = "  claims checks";                             pattern[n] = "token::claims::check"
     name[++n] = "token: canonical JSON + SHA-256 of args";     pattern[n] = "tool_args_hash"
     name[++n] = "token: replay store (first_use)";             pattern[n] = "record_use|first_use|ReplayCache::record_until"
     name[++n] = "JWKS cache lookup (keys_for)";                pattern[n] = "keys_for"
     name[++n] = "task-local scope (TaskLocalFuture)";          pattern[n] = "TaskLocalFuture|LocalKey.*scope"
-    name[++n] = "tracing (span, record, events)";              pattern[n] = "tracing(_core)?::"
+    name[++n] = "tracing (spans, records, events)";            pattern[n] = "tracing::span::Span::|tracing_core::|tracing::__macro_support"
 }
 END {
     printf "%-48s %12s %12s\n", "instructions per call (callgrind, " calls " calls)", "guard", "floor"
     printf "%-48s %12.0f %12.0f   ratio %.3f\n", "whole process", total[1] / calls, total[2] / calls, total[1] / total[2]
     printf "%-48s %12.0f\n", "guard - floor", (total[1] - total[2]) / calls
-    for (p = 1; p <= n; p++)
+    for (p = 1; p <= n; p++) {
         printf "%-48s %12.0f %12.0f\n", name[p], best[1, p] / calls, best[2, p] / calls
+        if (name[p] ~ /verify_strict/)
+            printf "%-48s %12.0f\n", "  claims parse + checks (verify - verify_strict)", (best[1, p - 1] - best[1, p]) / calls
+    }
     print "(inclusive counts of the outermost matching function, nested parts indented;"
     print " a part inlined into its caller shows 0; setup and warm-up are in both totals)"
 }' "$out/guard.txt" "$out/floor.txt"

@@ -39,7 +39,7 @@ fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let mut serve = false;
     let mut list = false;
-    let mut calls = None;
+    let mut calls: Option<(String, String)> = None;
     let mut bad = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -47,6 +47,7 @@ fn main() -> ExitCode {
             "--list" => list = true,
             a if a == child::SERVE_MOCK_ARG => serve = true,
             "--section" => section = args.next(),
+            "--calls" => calls = args.next().zip(args.next()),
             "--only" => {
                 only = args
                     .next()
@@ -139,11 +140,14 @@ async fn section_in_child(name: &str, quick: bool) -> R<Vec<Received>> {
     if quick {
         command.arg("--quick");
     }
+    // `output()` would capture stderr too: spawn, so the section's table reaches the terminal.
     let output = command
         .stdin(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
-        .output()
+        .spawn()?
+        .wait_with_output()
         .await?;
     if !output.status.success() {
         return Err(format!("section `{name}` failed ({})", output.status).into());
