@@ -1,5 +1,6 @@
 """Per-call time of ledgix-python 0.4.0's sync request_clearance, its own A-JWT verification
-on (verify_jwt=True, the default), against a mock Vault. Driven by examples/bench.rs.
+on (verify_jwt=True, the default), against a mock Vault. Driven by the `python` section of the
+ledgix-bench harness (bench/).
 
 Usage: bench.py VAULT_URL [WARMUP]
 

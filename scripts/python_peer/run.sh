@@ -2,7 +2,7 @@
 # Cross-client check: the official Python SDK (ledgix-python 0.4.0, from PyPI) against the
 # standalone mock Vault (`ledgix-mock-vault`). Skips, with a message, when python3 is missing
 # or PyPI cannot be reached; fails when the SDK and the mock disagree.
-# `run.sh --venv-only` only prepares the venv (examples/bench.rs uses it).
+# `run.sh --venv-only` only prepares the venv (the ledgix-bench harness, bench/, uses it).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

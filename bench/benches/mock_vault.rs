@@ -1,6 +1,8 @@
 //! Throughput of the mock Vault: clearance decisions per second over HTTP, each one minting an
 //! A-JWT and writing a signed ledger event, with 64 requests in flight (the client shares the
 //! two cores, so this is a lower bound of the server's capacity).
+//!
+//! `cargo bench -p ledgix-bench --bench mock_vault`
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

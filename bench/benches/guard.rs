@@ -1,108 +1,54 @@
 //! The guarded call and its parts, for profiling and regression tracking (the figures with
-//! their floors live in `examples/bench.rs`; `benches/ledger.rs` covers `verify_proof_bundle`,
-//! `benches/mock_vault.rs` the mock Vault's throughput).
+//! their floors come from the harness, `cargo run --release -p ledgix-bench`;
+//! `benches/ledger.rs` covers `verify_proof_bundle`, `benches/mock_vault.rs` the mock Vault's
+//! throughput).
 //!
 //! - `guard_call/*`: one sequential call on an in-process mock Vault, through the whole SDK
-//!   (a `#[ledgix::guarded]` function) and the floor beside it (a bare pooled
-//!   `reqwest` POST of the same body, JSON parse, one Ed25519 `verify_strict`);
+//!   (a `#[ledgix::guarded]` function) and the floor beside it (`ledgix_bench::floor`: a bare
+//!   pooled `reqwest` POST of the same body, JSON parse, one Ed25519 `verify_strict`);
 //! - `guard_256/*`: 256 tasks in flight, guarded and bare;
 //! - `sdk_cpu/*`: the CPU the SDK spends per call without the network: building and
 //!   serializing the request, parsing the answer, verifying the token bound to the call
 //!   (`TokenVerifier::verify_bound`, the checks the client makes), and its parts.
 //!
-//! `cargo bench --features mock --bench guard`
+//! `cargo bench -p ledgix-bench --bench guard`
 
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use ed25519_dalek::{Signature, VerifyingKey};
 use ledgix::mock::MockVault;
 use ledgix::token::TokenSigner;
 use ledgix::{
     Audience, ClearanceResponse, LedgixClient, TokenClaims, TokenVerifier, ToolCall, tool_args_hash,
 };
-use serde::Deserialize;
+use ledgix_bench::calls::{AGENT, CHARGE, CURRENCY, TOOL, refund_with};
+use ledgix_bench::floor::{Floor, verify_one_signature};
 use serde_json::{Map, Value, json};
 
-const TOOL: &str = "refund";
-const AGENT: &str = "bench-agent";
-
 fn args(n: u64) -> Map<String, Value> {
-    match json!({"amount": n, "currency": "usd", "charge_id": "ch_3PxyzBench"}) {
+    match json!({"amount": n, "currency": CURRENCY, "charge_id": CHARGE}) {
         Value::Object(m) => m,
         _ => Map::new(),
     }
 }
 
-/// The guarded tool, asking `client`.
-#[ledgix::guarded(tool = "refund", client = client, skip(client))]
-async fn refund(
-    client: &LedgixClient,
-    amount: u64,
-    currency: &str,
-    charge_id: &str,
-) -> Result<bool, ledgix::Error> {
-    Ok(ledgix::current_token().is_some())
-}
-
 /// One guarded call, which must run its body.
 async fn guarded(client: &LedgixClient, n: u64) -> bool {
-    refund(client, n, "usd", "ch_3PxyzBench")
+    refund_with(client, n, CURRENCY, CHARGE)
         .await
         .expect("the mock Vault approves")
 }
 
-/// A bare POST of the same body, the answer parsed, one `verify_strict` of the token.
-#[derive(Clone)]
-struct Floor {
-    http: reqwest::Client,
-    url: Arc<str>,
-    key: VerifyingKey,
+/// One floor call, which must verify.
+async fn floor_call(floor: &Floor, n: u64) {
+    floor.call(n).await.expect("the floor call verifies")
 }
 
-#[derive(Deserialize)]
-struct FloorAnswer {
-    token: Option<String>,
-}
-
-impl Floor {
-    fn new(vault: &MockVault) -> Floor {
-        let keys = ledgix::KeySet::from_jwks_json(&vault.trusted_keys_json()).unwrap();
-        let kid = keys.kids().find(|k| !k.starts_with("mock-ledger")).unwrap();
-        Floor {
-            http: reqwest::Client::new(),
-            url: format!("{}/request-clearance", vault.url()).into(),
-            key: *keys.get(kid).unwrap(),
-        }
-    }
-
-    async fn call(&self, n: u64) {
-        let body =
-            json!({"tool_name": TOOL, "tool_args": args(n), "agent_id": AGENT, "context": {}});
-        let answer = self
-            .http
-            .post(&*self.url)
-            .header("idempotency-key", uuid::Uuid::new_v4().to_string())
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let bytes = answer.bytes().await.unwrap();
-        let parsed: FloorAnswer = serde_json::from_slice(&bytes).unwrap();
-        verify_signature(&self.key, &parsed.token.unwrap());
-    }
-}
-
-fn verify_signature(key: &VerifyingKey, token: &str) {
-    let (input, sig) = token.rsplit_once('.').unwrap();
-    let mut bytes = [0u8; 64];
-    URL_SAFE_NO_PAD.decode_slice(sig, &mut bytes).unwrap();
-    key.verify_strict(input.as_bytes(), &Signature::from_bytes(&bytes))
-        .unwrap();
+fn verify_signature(key: &ed25519_dalek::VerifyingKey, token: &str) {
+    verify_one_signature(key, token).expect("the token verifies")
 }
 
 fn network(c: &mut Criterion) {
@@ -114,7 +60,7 @@ fn network(c: &mut Criterion) {
     );
     let client =
         LedgixClient::new(vault.config().to_builder().agent_id(AGENT).build().unwrap()).unwrap();
-    let floor = Floor::new(&vault);
+    let floor = Floor::of_mock(&vault).unwrap();
     let mut n = 0u64;
 
     let mut group = c.benchmark_group("guard_call");
@@ -129,7 +75,7 @@ fn network(c: &mut Criterion) {
         b.to_async(&runtime).iter(|| {
             n += 1;
             let floor = floor.clone();
-            async move { floor.call(n).await }
+            async move { floor_call(&floor, n).await }
         })
     });
     group.finish();
@@ -156,7 +102,7 @@ fn network(c: &mut Criterion) {
                                     if guard {
                                         assert!(guarded(&client, n).await);
                                     } else {
-                                        floor.call(n).await;
+                                        floor_call(&floor, n).await;
                                     }
                                 }
                             });
@@ -217,7 +163,7 @@ fn sdk_cpu(c: &mut Criterion) {
             let call = ToolCall::new(TOOL)
                 .arg("amount", &black_box(45u64))
                 .arg("currency", "usd")
-                .arg("charge_id", "ch_3PxyzBench");
+                .arg("charge_id", CHARGE);
             serde_json::to_vec(call.request()).unwrap()
         })
     });
