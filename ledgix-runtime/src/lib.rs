@@ -15,12 +15,16 @@
 //! `#[guarded]` and `instrument!` macros.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod b64;
 mod client;
 mod config;
 mod context;
 mod error;
+#[cfg(feature = "gateway")]
+#[cfg_attr(docsrs, doc(cfg(feature = "gateway")))]
+pub mod gateway;
 mod guard;
 mod jwk;
 pub mod ledger;
