@@ -50,6 +50,12 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
 type R<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
+// Lane G1: `--section gateway` (needs `--features mock,gateway`); the lead moves it into the
+// bench harness.
+#[cfg(feature = "gateway")]
+#[path = "bench_sections/gateway.rs"]
+mod gateway_section;
+
 /// The tool every latency and throughput call clears.
 const TOOL: &str = "refund";
 const AGENT: &str = "bench-agent";
@@ -205,6 +211,15 @@ async fn run_section(name: &str, plan: Plan) -> R<()> {
         "decisions" => {
             note("mock Vault: decisions per second");
             serde_json::to_string(&vault_decisions(plan).await?)?
+        }
+        #[cfg(feature = "gateway")]
+        "gateway" => {
+            let quick = std::env::var("LEDGIX_BENCH_QUICK").is_ok_and(|v| v == "1");
+            let lines = gateway_section::run(quick).await;
+            for (key, median, _, _) in &lines {
+                eprintln!("bench: {key}={median:.2}");
+            }
+            serde_json::to_string(&lines)?
         }
         other => return Err(format!("no section `{other}`").into()),
     };

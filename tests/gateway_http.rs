@@ -380,9 +380,9 @@ async fn spoofed_and_duplicate_ledgix_headers_are_replaced() {
     };
     assert_eq!(all("x-ledgix-tool"), [TOOL]);
     assert_eq!(all("x-ledgix-decision"), ["approved"]);
-    assert_eq!(all("x-ledgix-policy-id"), [claims.policy_id.clone()]);
+    assert_eq!(all("x-ledgix-policy-id"), [claims.policy_id.as_str()]);
     assert_eq!(all("x-ledgix-agent-id"), ["payments-agent"]);
-    assert_eq!(all("x-ledgix-jti"), [claims.jti.clone()]);
+    assert_eq!(all("x-ledgix-jti"), [claims.jti.as_str()]);
     assert!(all("x-ledgix-amount-limit").is_empty());
     assert_eq!(all("x-other"), ["kept"]);
     let ledgix_headers = seen
