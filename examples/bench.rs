@@ -50,9 +50,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
 type R<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
-// Lane G1: `--section gateway` (needs `--features mock,gateway`); the lead moves it into the
-// bench harness.
-#[cfg(feature = "gateway")]
+// Lane G1: `--section gateway`; the lead moves it into the bench harness.
 #[path = "bench_sections/gateway.rs"]
 mod gateway_section;
 
@@ -212,7 +210,6 @@ async fn run_section(name: &str, plan: Plan) -> R<()> {
             note("mock Vault: decisions per second");
             serde_json::to_string(&vault_decisions(plan).await?)?
         }
-        #[cfg(feature = "gateway")]
         "gateway" => {
             let quick = std::env::var("LEDGIX_BENCH_QUICK").is_ok_and(|v| v == "1");
             let lines = gateway_section::run(quick).await;

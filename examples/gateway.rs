@@ -2,9 +2,9 @@
 //! A-JWT for exactly that call, once.
 //!
 //! ```sh
-//! cargo run --example gateway --features gateway             # embedded mock Vault
+//! cargo run --example gateway             # embedded mock Vault
 //! LEDGIX_VAULT_URL=https://vault.example.com LEDGIX_VAULT_API_KEY=... \
-//!     cargo run --example gateway --features gateway         # your Vault
+//!     cargo run --example gateway         # your Vault
 //! ```
 
 use axum::extract::Json;
