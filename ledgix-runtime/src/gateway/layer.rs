@@ -72,16 +72,17 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let gateway = self.gateway.clone();
         let span = request_span(request.method().as_str(), request.uri().path());
+        let instrumented = span.clone();
         Box::pin(
             async move {
-                let admitted = gateway.admit(request).await;
-                record_outcome(&admitted);
+                let admitted = gateway.admit(request, &span).await;
+                record_outcome(&span, &admitted);
                 match admitted {
                     Ok(request) => inner.call(request).await.map(IntoResponse::into_response),
                     Err(refusal) => Ok(refusal.into_response()),
                 }
             }
-            .instrument(span),
+            .instrument(instrumented),
         )
     }
 }

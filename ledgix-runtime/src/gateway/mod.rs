@@ -193,7 +193,7 @@ impl Gateway {
         let span = request_span("-", "-");
         async {
             let outcome = async {
-                let claims = self.authenticate(headers).await?;
+                let claims = self.authenticate(headers, &span).await?;
                 if body.len() > self.inner.max_body_bytes {
                     return Err(self.too_large());
                 }
@@ -202,10 +202,10 @@ impl Gateway {
                 Ok(claims)
             }
             .await;
-            record_outcome(&outcome);
+            record_outcome(&span, &outcome);
             outcome
         }
-        .instrument(span)
+        .instrument(span.clone())
         .await
     }
 
@@ -227,7 +227,11 @@ impl Gateway {
     }
 
     /// Steps 2–4: the bearer token verified, its tool accepted.
-    async fn authenticate(&self, headers: &HeaderMap) -> Result<TokenClaims, GatewayError> {
+    async fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        span: &tracing::Span,
+    ) -> Result<TokenClaims, GatewayError> {
         let token = headers::bearer_token(headers)?;
         let compact = token::parse_compact(token).map_err(invalid_token)?;
         let keys = self
@@ -242,7 +246,6 @@ impl Gateway {
         };
         let claims = token::verify_compact(&compact, &keys, expect, SystemTime::now())
             .map_err(invalid_token)?;
-        let span = tracing::Span::current();
         span.record("jti", shown(&claims.jti));
         span.record("tool", shown(&claims.tool));
         if !self.inner.tools.is_empty() && !self.inner.tools.contains(&claims.tool) {
@@ -316,6 +319,7 @@ impl Gateway {
     async fn admit<B>(
         &self,
         request: http::Request<B>,
+        span: &tracing::Span,
     ) -> Result<http::Request<axum::body::Body>, GatewayError>
     where
         B: http_body::Body<Data = Bytes> + Send + 'static,
@@ -328,7 +332,7 @@ impl Gateway {
         if announced.is_some_and(|n| n > max as u64) || hinted > max as u64 {
             return Err(self.too_large());
         }
-        let claims = self.authenticate(&parts.headers).await?;
+        let claims = self.authenticate(&parts.headers, span).await?;
         let body = if self.inner.binding == Binding::None {
             axum::body::Body::new(http_body_util::Limited::new(body, max))
         } else {
@@ -356,9 +360,8 @@ fn request_span(method: &str, path: &str) -> tracing::Span {
     )
 }
 
-/// Records the outcome on the current span, with one event.
-fn record_outcome<T>(outcome: &Result<T, GatewayError>) {
-    let span = tracing::Span::current();
+/// Records the outcome on the request's span, with one event.
+fn record_outcome<T>(span: &tracing::Span, outcome: &Result<T, GatewayError>) {
     match outcome {
         Ok(_) => {
             span.record("outcome", "passed");
