@@ -21,6 +21,7 @@ pub fn goal(key: &str) -> Option<Goal> {
         "python_client_cost_ratio" => AtLeast(50.0),
         "python_verify_ratio" => AtLeast(20.0),
         "vault_decisions_per_s" => AtLeast(10_000.0),
+        "gateway_vs_bare" => AtLeast(0.90),
         _ => return None,
     })
 }

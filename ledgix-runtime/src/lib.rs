@@ -16,6 +16,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod b64;
 mod client;
@@ -23,6 +24,9 @@ mod config;
 mod context;
 mod counterparty;
 mod error;
+#[cfg(feature = "gateway")]
+#[cfg_attr(docsrs, doc(cfg(feature = "gateway")))]
+pub mod gateway;
 mod guard;
 mod jwk;
 pub mod ledger;

@@ -42,6 +42,7 @@ sections! {
     python,
     decisions,
     cache,
+    gateway,
 }
 
 /// What a section's `run` may return.

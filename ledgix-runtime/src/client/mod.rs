@@ -14,7 +14,7 @@ pub(crate) mod transport;
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use reqwest::Url;
@@ -34,7 +34,7 @@ use crate::protocol::{
     ClearanceRequest, ClearanceResponse, ClearanceStatus, PolicyRegistration,
     PolicyRegistrationResponse, ReviewDecision,
 };
-use crate::token::{self, Expectations, LEEWAY, TokenClaims};
+use crate::token::{self, Expectations, TokenClaims};
 use jwks::JwksCache;
 use transport::{Answer, Deadline, send_with_retry};
 
@@ -429,7 +429,7 @@ impl LedgixClient {
     /// [`Error::ReplayDetected`], a store that cannot answer an error (fail closed).
     async fn record_use(&self, claims: &TokenClaims) -> Result<(), Error> {
         let key = format!("{REPLAY_ROLE}{}", claims.jti);
-        let forget_after = UNIX_EPOCH + Duration::from_secs(claims.exp.saturating_add(LEEWAY));
+        let forget_after = token::forget_after(claims.exp);
         if self
             .inner
             .config

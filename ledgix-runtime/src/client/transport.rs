@@ -276,7 +276,7 @@ fn connection_error(what: &str, e: reqwest::Error, attempts: u32, cut: bool) -> 
 
 /// The body of `resp`, or `None` once it (or its announced `Content-Length`) exceeds `max`
 /// bytes: an answer is never buffered without bound.
-async fn read_capped(
+pub(crate) async fn read_capped(
     mut resp: reqwest::Response,
     max: usize,
 ) -> Result<Option<Bytes>, reqwest::Error> {

@@ -54,7 +54,7 @@ pub use signer::TokenSigner;
 pub use store::DEFAULT_REPLAY_CAPACITY;
 pub(crate) use store::{MemoryReplayStore, ReplayStore};
 
-use jws::{fail, shown};
+pub(crate) use jws::{fail, shown};
 
 /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
 pub const LEEWAY: u64 = 30;
@@ -147,6 +147,17 @@ pub(crate) fn check_lifetime(
         }
     }
     Ok(())
+}
+
+/// Until when a replay store must remember the id of a token expiring at `exp` (Unix seconds):
+/// `exp` + [`LEEWAY`], capped at about 34,000 years from 1970 so that the time is one every
+/// platform's `SystemTime` can hold (a signed `exp` of `u64::MAX` must not panic).
+pub(crate) fn forget_after(exp: u64) -> SystemTime {
+    const FAR_FUTURE: u64 = 1 << 40;
+    let secs = exp.saturating_add(LEEWAY).min(FAR_FUTURE);
+    UNIX_EPOCH
+        .checked_add(std::time::Duration::from_secs(secs))
+        .unwrap_or(UNIX_EPOCH + std::time::Duration::from_secs(u64::from(u32::MAX)))
 }
 
 /// Seconds since the Unix epoch.
