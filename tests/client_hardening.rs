@@ -3,18 +3,17 @@
 //! only when configured, token keys and ledger keys stay apart. Each test proves the body ran
 //! zero times (or once) where it matters.
 
-mod ledger_support;
 mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
-use ledger_support::{Writer, event};
+use support::ledger::{Writer, event};
 use ledgix::ledger::LedgerError;
 use ledgix::mock::{MockVault, Rule};
 use ledgix::{
-    Config, ConfigBuilder, Error, LedgixClient, MemoryReplayStore, PendingApproval, ReviewMode,
+    Config, ConfigBuilder, Error, LedgixClient, MemoryReplayStore, PendingApproval,
     ToolCall,
 };
 use serde_json::{Map, Value, json};
@@ -38,8 +37,7 @@ async fn one_approval_runs_one_body_whichever_clients_resume_it() {
         .rule(Rule::tool("wire_transfer").review())
         .start()
         .await;
-    let detach = |c: Config| c.to_builder().review_mode(ReviewMode::Detach).build();
-    let first = LedgixClient::new(detach(vault.config()).unwrap()).unwrap();
+    let first = support::mock::detached_client(&vault);
     let wire = json!({"amount": 48_000, "iban": "DE89370400440532013000"});
     let err = ToolCall::new("wire_transfer")
         .args(args(wire.clone()))
@@ -58,7 +56,7 @@ async fn one_approval_runs_one_body_whichever_clients_resume_it() {
     let clients = [
         first.clone(),
         LedgixClient::new(first.config().clone()).unwrap(),
-        LedgixClient::new(detach(vault.config()).unwrap()).unwrap(),
+        support::mock::detached_client(&vault),
         vault.client(),
     ];
     let runs = Arc::new(AtomicUsize::new(0));

@@ -1,7 +1,7 @@
 //! The client's ledger endpoints over real HTTP (axum on 127.0.0.1:0): a small Vault that
 //! serves a ledger written with real Ed25519 keys, its JWKS, proofs and bundles.
 
-mod ledger_support;
+mod support;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,7 +11,7 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use ledger_support::{Writer, event, read, written};
+use support::ledger::{Writer, event, read, written};
 use ledgix::ledger::{LedgerError, ProofBundle};
 use ledgix::{Error, LedgixClient};
 use serde_json::{Value, json};

@@ -2,9 +2,9 @@
 //! randomly mutated fixture JSON go through parsing and verification (bounded case counts,
 //! so the suite stays fast; raise `PROPTEST_CASES` for a longer run).
 
-mod ledger_support;
+mod support;
 
-use ledger_support::{SETS, read, trusted};
+use support::ledger::{SETS, read, trusted};
 use ledgix::ledger::{
     LedgerCheckpoint, LedgerEntry, ProofBundle, TrustedKeys, verify_ledger, verify_proof_bundle,
 };

@@ -2,13 +2,13 @@
 //! the variant that names the failure (never a denial), and no ledger event is written.
 //! `.times(n)` faults then heal, and the call goes through exactly once.
 
-mod mock_common;
+mod support;
 
 use std::time::Duration;
 
 use ledgix::mock::{Fault, MockVault, Rule};
 use ledgix::{Config, Error, LedgixClient};
-use mock_common::{Runs, guarded};
+use support::mock::{Runs, guarded};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

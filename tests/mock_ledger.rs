@@ -2,7 +2,7 @@
 //! chained checkpoints; proofs and bundles served at the ledger endpoints verify offline
 //! against the keys of its JWKS.
 
-mod mock_common;
+mod support;
 
 use std::time::Duration;
 
@@ -11,8 +11,9 @@ use ledgix::ledger::{
     merkle,
 };
 use ledgix::mock::{MockVault, Rule};
-use ledgix::{Error, ReviewMode};
-use mock_common::{Runs, guarded};
+use ledgix::Error;
+use support::hex::hash32;
+use support::mock::{Runs, detached_client, guarded};
 use serde::de::DeserializeOwned;
 
 /// GET `path` on the mock: status and body.
@@ -31,10 +32,6 @@ async fn get_json<T: DeserializeOwned>(vault: &MockVault, path: &str) -> T {
 
 fn keys(vault: &MockVault) -> TrustedKeys {
     TrustedKeys::from_jwks_json(&vault.trusted_keys_json()).unwrap()
-}
-
-fn hash32(hex_text: &str) -> [u8; 32] {
-    hex::decode(hex_text).unwrap().try_into().unwrap()
 }
 
 #[tokio::test]
@@ -109,15 +106,7 @@ async fn denials_and_review_decisions_are_events_and_pending_ones_are_not() {
         .await;
     let runs = Runs::default();
     assert!(vault.scope(guarded("refund", 1, &runs)).await.is_err());
-    let detached = ledgix::LedgixClient::new(
-        vault
-            .config()
-            .to_builder()
-            .review_mode(ReviewMode::Detach)
-            .build()
-            .unwrap(),
-    )
-    .unwrap();
+    let detached = detached_client(&vault);
     let Err(Error::ReviewPending(pending)) =
         ledgix::with_client(detached, guarded("wire", 2, &runs)).await
     else {

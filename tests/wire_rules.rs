@@ -8,12 +8,12 @@
 //! be absent; `null` and absent read the same; everything round-trips. Then the Vault's own
 //! fixtures round-trip to the very same JSON.
 
-mod ledger_support;
+mod support;
 
 use std::collections::BTreeSet;
 use std::fmt::Debug;
 
-use ledger_support::{SETS, cases, read};
+use support::ledger::{SETS, cases, read};
 use ledgix::ReviewDecision;
 use ledgix::ledger::{
     CheckpointPage, ConsistencyProof, InclusionProof, LedgerCheckpoint, LedgerEntry,

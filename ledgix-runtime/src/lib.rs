@@ -22,6 +22,7 @@ mod config;
 mod context;
 mod error;
 mod guard;
+mod hex;
 mod jwk;
 pub mod ledger;
 mod macro_support;
@@ -29,6 +30,7 @@ mod manifest;
 #[cfg(feature = "mock")]
 pub mod mock;
 mod protocol;
+mod random;
 mod reviews;
 mod sleep;
 pub mod token;

@@ -2,7 +2,6 @@
 //! queues the test fills, byte for byte, and records every request. It knows nothing about
 //! decisions: it is how the tests put exact (and wrong) answers on the wire. The stateful fake
 //! that behaves like the Vault is `ledgix::mock::MockVault`.
-#![allow(dead_code)]
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -243,7 +242,7 @@ pub fn claims(jti: &str, tool: &str, args: &Value) -> Value {
 pub fn args_hash(args: &Value) -> String {
     format!(
         "sha256:{}",
-        hex::encode(Sha256::digest(canonical(args).as_bytes()))
+        super::hex::encode(Sha256::digest(canonical(args).as_bytes()))
     )
 }
 

@@ -140,13 +140,41 @@ fn write_py_float(out: &mut String, f: f64) {
     if f.is_sign_negative() {
         out.push('-');
     }
-    let mut buf = ryu::Buffer::new();
-    let text = buf.format_finite(f.abs());
+    // The standard library's `{:e}` writes the shortest digits that read back as `f` (as
+    // Python's repr and ryu do): `1.2345e2`, `1e16`, `5e-324`, at most 24 bytes.
+    let mut buf = ShortBuf::default();
+    let _ = write!(buf, "{:e}", f.abs());
+    let text = buf.as_str();
     match Decimal::parse(text) {
         Some(d) => d.write_python(out),
-        // ryu writes at most 17 significant digits in `d.ddd[e-x]` form; unreachable, but a
+        // `{:e}` writes at most 17 significant digits in `d.ddde[-]x` form; unreachable, but a
         // wrong text only makes the binding check fail (closed), never pass.
         None => out.push_str(text),
+    }
+}
+
+/// A fixed stack buffer for one formatted float (no heap allocation).
+#[derive(Default)]
+struct ShortBuf {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl ShortBuf {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(self.bytes.get(..self.len).unwrap_or_default()).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Write for ShortBuf {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len.checked_add(s.len()).ok_or(std::fmt::Error)?;
+        self.bytes
+            .get_mut(self.len..end)
+            .ok_or(std::fmt::Error)?
+            .copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
     }
 }
 
@@ -158,7 +186,7 @@ struct Decimal {
 }
 
 impl Decimal {
-    /// Parses ryu's output (`123.45`, `0.0001`, `1e16`, `1.5e-7`).
+    /// Parses `{:e}` output (`1.2345e2`, `1e16`, `1.5e-7`); also plain `123.45`, `0.0001`.
     fn parse(text: &str) -> Option<Decimal> {
         let (mantissa, exp) = match text.split_once(['e', 'E']) {
             Some((m, e)) => (m, e.parse::<i32>().ok()?),
@@ -271,6 +299,25 @@ mod tests {
             let mut out = String::new();
             write_py_float(&mut out, f);
             assert_eq!(out, want, "{f:e}");
+        }
+    }
+
+    proptest::proptest! {
+        /// `{:e}` gives the same shortest digits as ryu (serde_json's float writer), and the
+        /// Python text reads back as the same float.
+        #[test]
+        fn float_digits_match_ryu_and_round_trip(bits in proptest::prelude::any::<u64>()) {
+            let f = f64::from_bits(bits);
+            proptest::prop_assume!(f.is_finite() && f != 0.0);
+            let mut ours = ShortBuf::default();
+            write!(ours, "{:e}", f.abs()).unwrap();
+            let ryu_text = serde_json::to_string(&f.abs()).unwrap();
+            let (a, b) = (Decimal::parse(ours.as_str()).unwrap(), Decimal::parse(&ryu_text).unwrap());
+            proptest::prop_assert_eq!(a.digits(), b.digits(), "{} vs {}", ours.as_str(), ryu_text);
+            proptest::prop_assert_eq!(a.point, b.point);
+            let mut py = String::new();
+            write_py_float(&mut py, f);
+            proptest::prop_assert_eq!(py.parse::<f64>().unwrap(), f, "{}", py);
         }
     }
 

@@ -1,10 +1,11 @@
-//! Helpers shared by the mock Vault's integration tests.
-#![allow(dead_code)]
+//! Helpers of the tests that run calls against the mock Vault: a guarded call that counts its
+//! body's runs, and a client of the vault in detach mode.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use ledgix::{Error, ToolCall};
+use ledgix::mock::MockVault;
+use ledgix::{Error, LedgixClient, ReviewMode, ToolCall};
 
 /// Counts how many times a guarded body ran.
 #[derive(Debug, Clone, Default)]
@@ -32,4 +33,16 @@ pub async fn guarded(tool: &str, amount: u64, runs: &Runs) -> Result<String, Err
             Ok(ledgix::current_token().expect("inside the body the token is in scope"))
         })
         .await
+}
+
+/// A client of `vault` in detach mode: a call held for review returns
+/// `Error::ReviewPending` at once instead of waiting for the decision.
+pub fn detached_client(vault: &MockVault) -> LedgixClient {
+    let config = vault
+        .config()
+        .to_builder()
+        .review_mode(ReviewMode::Detach)
+        .build()
+        .expect("the mock's config in detach mode");
+    LedgixClient::new(config).expect("a client of the mock Vault")
 }
