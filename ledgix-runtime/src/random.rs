@@ -22,6 +22,7 @@ pub(crate) fn bytes<const N: usize>() -> [u8; N] {
 /// # Panics
 ///
 /// When the operating system has no random source (as `rand::random` did before).
+#[cfg(feature = "test-util")]
 pub(crate) fn seed() -> [u8; 32] {
     let mut out = [0u8; 32];
     getrandom::fill(&mut out).expect("the operating system's random source (getrandom)");
