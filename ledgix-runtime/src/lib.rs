@@ -15,6 +15,7 @@
 //! `#[guarded]` and `instrument!` macros.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod b64;
 mod client;
@@ -28,6 +29,7 @@ pub mod ledger;
 mod macro_support;
 mod manifest;
 #[cfg(feature = "mock")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub mod mock;
 mod protocol;
 mod random;
