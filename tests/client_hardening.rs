@@ -39,15 +39,8 @@ async fn one_approval_runs_one_body_whichever_clients_resume_it() {
         .await;
     let first = support::mock::detached_client(&vault);
     let wire = json!({"amount": 48_000, "iban": "DE89370400440532013000"});
-    let err = ToolCall::new("wire_transfer")
-        .args(args(wire.clone()))
-        .client(&first)
-        .run(async { Ok::<_, Error>(()) })
-        .await
-        .unwrap_err();
-    let Error::ReviewPending(pending) = err else {
-        panic!("expected ReviewPending, got {err:?}")
-    };
+    let call = ToolCall::new("wire_transfer").args(args(wire.clone()));
+    let pending = support::mock::held(call, &first).await;
     let id = pending.request_id().to_string();
     vault.approve(&id).await;
 

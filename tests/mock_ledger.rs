@@ -30,17 +30,19 @@ async fn get_json<T: DeserializeOwned>(vault: &MockVault, path: &str) -> T {
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
 }
 
+/// A mock Vault that seals every event at once, and a run counter for guarded calls.
+async fn sealing_vault() -> (MockVault, Runs) {
+    let vault = MockVault::builder().seal_every(Duration::ZERO);
+    (vault.start().await, Runs::default())
+}
+
 fn keys(vault: &MockVault) -> TrustedKeys {
     TrustedKeys::from_jwks_json(&vault.trusted_keys_json()).unwrap()
 }
 
 #[tokio::test]
 async fn a_bundle_is_409_until_sealed_then_verifies_offline() {
-    let vault = MockVault::builder()
-        .seal_every(Duration::ZERO)
-        .start()
-        .await;
-    let runs = Runs::default();
+    let (vault, runs) = sealing_vault().await;
     vault
         .scope(guarded("stripe_refund", 45, &runs))
         .await
@@ -135,11 +137,7 @@ async fn denials_and_review_decisions_are_events_and_pending_ones_are_not() {
 
 #[tokio::test]
 async fn the_whole_ledger_verifies_from_its_endpoints() {
-    let vault = MockVault::builder()
-        .seal_every(Duration::ZERO)
-        .start()
-        .await;
-    let runs = Runs::default();
+    let (vault, runs) = sealing_vault().await;
     for batch in [3u64, 1, 5] {
         for amount in 0..batch {
             vault.scope(guarded("t", amount, &runs)).await.unwrap();

@@ -34,15 +34,8 @@ async fn a_request_resumed_by_id_runs_a_body_only_once_bound_to_its_call() {
         .start()
         .await;
     let client = support::mock::detached_client(&vault);
-    let err = ToolCall::new("read_balance")
-        .arg("account", &"acct_1")
-        .client(&client)
-        .run(async { Ok::<_, Error>(()) })
-        .await
-        .unwrap_err();
-    let Error::ReviewPending(pending) = err else {
-        panic!("expected ReviewPending, got {err:?}")
-    };
+    let call = ToolCall::new("read_balance").arg("account", &"acct_1");
+    let pending = support::mock::held(call, &client).await;
     let id = pending.request_id().to_string();
     vault.approve(&id).await;
     let runs = Arc::new(AtomicUsize::new(0));

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ledgix::mock::MockVault;
-use ledgix::{Error, LedgixClient, ReviewMode, ToolCall};
+use ledgix::{Error, LedgixClient, PendingApproval, ReviewMode, ToolCall};
 
 /// Counts how many times a guarded body ran.
 #[derive(Debug, Clone, Default)]
@@ -33,6 +33,20 @@ pub async fn guarded(tool: &str, amount: u64, runs: &Runs) -> Result<String, Err
             Ok(ledgix::current_token().expect("inside the body the token is in scope"))
         })
         .await
+}
+
+/// Makes `call` through `client` (in detach mode) with a body that does nothing, and returns
+/// the pending approval of the review that holds it; panics on any other outcome.
+pub async fn held(call: ToolCall, client: &LedgixClient) -> PendingApproval {
+    let err = call
+        .client(client)
+        .run(async { Ok::<_, Error>(()) })
+        .await
+        .unwrap_err();
+    let Error::ReviewPending(pending) = err else {
+        panic!("expected ReviewPending, got {err:?}")
+    };
+    pending
 }
 
 /// A client of `vault` in detach mode: a call held for review returns
