@@ -9,14 +9,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
-use support::ledger::{Writer, event};
 use ledgix::ledger::LedgerError;
 use ledgix::mock::{MockVault, Rule};
 use ledgix::{
-    Config, ConfigBuilder, Error, LedgixClient, MemoryReplayStore, PendingApproval,
-    ToolCall,
+    Config, ConfigBuilder, Error, LedgixClient, MemoryReplayStore, PendingApproval, ToolCall,
 };
 use serde_json::{Map, Value, json};
+use support::ledger::{Writer, event};
 use support::scripted::*;
 
 fn args(v: Value) -> Map<String, Value> {

@@ -108,9 +108,20 @@ async fn approved_body_runs_once_with_its_bound_token() {
     let key = posts[0].header("idempotency-key").unwrap();
     // A random UUID (version 4, variant 10), lowercase.
     let groups: Vec<&str> = key.split('-').collect();
-    assert_eq!(groups.iter().map(|g| g.len()).collect::<Vec<_>>(), [8, 4, 4, 4, 12], "{key}");
-    assert!(key.bytes().all(|b| b == b'-' || matches!(b, b'0'..=b'9' | b'a'..=b'f')), "{key}");
-    assert!(groups[2].starts_with('4') && matches!(&groups[3][..1], "8" | "9" | "a" | "b"), "{key}");
+    assert_eq!(
+        groups.iter().map(|g| g.len()).collect::<Vec<_>>(),
+        [8, 4, 4, 4, 12],
+        "{key}"
+    );
+    assert!(
+        key.bytes()
+            .all(|b| b == b'-' || matches!(b, b'0'..=b'9' | b'a'..=b'f')),
+        "{key}"
+    );
+    assert!(
+        groups[2].starts_with('4') && matches!(&groups[3][..1], "8" | "9" | "a" | "b"),
+        "{key}"
+    );
 }
 
 #[tokio::test]

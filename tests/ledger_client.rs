@@ -11,10 +11,10 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use support::ledger::{Writer, event, read, written};
 use ledgix::ledger::{LedgerError, ProofBundle};
 use ledgix::{Error, LedgixClient};
 use serde_json::{Value, json};
+use support::ledger::{Writer, event, read, written};
 
 /// The Vault's ledger state, and how it misbehaves.
 struct Ledger {
@@ -66,7 +66,9 @@ impl TestVault {
     /// How many times a client fetched the Vault's JWKS.
     fn jwks_fetches(&self) -> usize {
         let seen = self.seen();
-        seen.iter().filter(|p| *p == "/.well-known/jwks.json").count()
+        seen.iter()
+            .filter(|p| *p == "/.well-known/jwks.json")
+            .count()
     }
 
     fn seen(&self) -> Vec<String> {

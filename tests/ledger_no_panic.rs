@@ -4,12 +4,12 @@
 
 mod support;
 
-use support::ledger::{SETS, read, trusted};
 use ledgix::ledger::{
     LedgerCheckpoint, LedgerEntry, ProofBundle, TrustedKeys, verify_ledger, verify_proof_bundle,
 };
 use proptest::prelude::*;
 use serde_json::{Value, json};
+use support::ledger::{SETS, read, trusted};
 
 fn keys() -> TrustedKeys {
     trusted("ledger")

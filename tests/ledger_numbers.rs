@@ -5,9 +5,9 @@
 
 mod support;
 
-use support::ledger::{Ledger, Writer, event};
 use ledgix::ledger::{LedgerError, ProofBundle, verify_ledger, verify_proof_bundle};
 use serde_json::{Value, json};
+use support::ledger::{Ledger, Writer, event};
 
 /// A sealed two-event ledger whose first event carries `tool_args`.
 fn ledger_with(tool_args: Value) -> Writer {

@@ -3,9 +3,9 @@
 
 mod support;
 
-use support::ledger::{SETS, Writer, event, integers_a_float_cannot_hold, ledger, read, trusted};
 use ledgix::ledger::{LedgerCheckpoint, LedgerEntry, LedgerError, TrustedKeys, verify_ledger};
 use serde_json::{Value, json};
+use support::ledger::{SETS, Writer, event, integers_a_float_cannot_hold, ledger, read, trusted};
 
 #[test]
 fn each_fixture_ledger_verifies_completely() {

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use ledgix::mock::{Fault, MockVault, Rule};
 use ledgix::{Config, Error, LedgixClient};
-use support::mock::{Runs, guarded};
 use serde_json::json;
+use support::mock::{Runs, guarded};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The outcome of one guarded call against a mock with `fault` (and `rules`), and the mock.

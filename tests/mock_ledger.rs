@@ -6,15 +6,15 @@ mod support;
 
 use std::time::Duration;
 
+use ledgix::Error;
 use ledgix::ledger::{
     self, CheckpointPage, ConsistencyProof, InclusionProof, LedgerPage, ProofBundle, TrustedKeys,
     merkle,
 };
 use ledgix::mock::{MockVault, Rule};
-use ledgix::Error;
+use serde::de::DeserializeOwned;
 use support::hex::hash32;
 use support::mock::{Runs, detached_client, guarded};
-use serde::de::DeserializeOwned;
 
 /// GET `path` on the mock: status and body.
 async fn get(vault: &MockVault, path: &str) -> (u16, String) {

@@ -46,7 +46,13 @@ mod tests {
         let mut out = [0u8; 4];
         assert_eq!(decode_to_slice("000FA5ff", &mut out), Some(()));
         assert_eq!(out, [0x00, 0x0f, 0xa5, 0xff]);
-        for bad in ["000fa5f", "000fa5fff", "000fa5fg", "+00fa5ff", "000fa5f\u{e9}"] {
+        for bad in [
+            "000fa5f",
+            "000fa5fff",
+            "000fa5fg",
+            "+00fa5ff",
+            "000fa5f\u{e9}",
+        ] {
             assert_eq!(decode_to_slice(bad, &mut out), None, "{bad:?}");
         }
     }

@@ -80,9 +80,15 @@ mod tests {
             let groups: Vec<&str> = id.split('-').collect();
             let lens: Vec<usize> = groups.iter().map(|g| g.len()).collect();
             assert_eq!(lens, [8, 4, 4, 4, 12], "{id}");
-            assert!(id.bytes().all(|b| b == b'-' || b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+            assert!(
+                id.bytes()
+                    .all(|b| b == b'-' || b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+            );
             assert!(groups[2].starts_with('4'), "{id}");
-            assert!(matches!(groups[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'), "{id}");
+            assert!(
+                matches!(groups[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'),
+                "{id}"
+            );
         }
         let mut unique = ids.clone();
         unique.sort();

@@ -18,4 +18,3 @@ pub fn decode(text: &str) -> Vec<u8> {
 pub fn hash32(text: &str) -> [u8; 32] {
     decode(text).try_into().expect("32 bytes")
 }
-

@@ -302,7 +302,8 @@ mod tests {
         // "😀" is 1 code point, 2 UTF-16 units, 4 UTF-8 bytes; "ab" is 2 of each.
         let v = json!({"ab": 1, "😀": 2});
         assert!(has_astral_key(&v) && !has_astral_key(&json!({"é": 1})));
-        let first_key = |order| crate::hex::encode(encode_json(&v, order).unwrap())[2..6].to_owned();
+        let first_key =
+            |order| crate::hex::encode(encode_json(&v, order).unwrap())[2..6].to_owned();
         assert_eq!(first_key(KeyOrder::EncodedLength), "6261"); // "ab": 2 bytes < 4
         assert_eq!(first_key(KeyOrder::CodePointLength), "64f0"); // "😀": 1 code point
         assert_eq!(first_key(KeyOrder::Utf16Length), "6261"); // "ab" < 0xd83d at 2 units
