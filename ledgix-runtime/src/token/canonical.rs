@@ -140,7 +140,7 @@ fn write_py_float(out: &mut String, f: f64) {
     if f.is_sign_negative() {
         out.push('-');
     }
-    // serde_json writes floats with ryu: the shortest digits that read back as `f`, a tie
+    // serde_json's float writer (ryu, or zmij since serde_json 1.0.15x): the shortest digits that read back as `f`, a tie
     // rounded half to even, as Python's repr (the standard library's `{:e}` rounds such a tie
     // up: 250907423955339.125 → …13, not …12). Into a stack buffer: `1.2345`, `1e16`, `5e-324`.
     let mut buf = ShortBuf::default();
@@ -150,7 +150,7 @@ fn write_py_float(out: &mut String, f: f64) {
     };
     match Decimal::parse(text) {
         Some(d) => d.write_python(out),
-        // ryu writes at most 17 significant digits in `d.ddd[e-x]` form; unreachable, but a
+        // It writes at most 17 significant digits in `d.ddd[e-x]` form; unreachable, but a
         // wrong text only makes the binding check fail (closed), never pass.
         None => out.push_str(text),
     }
@@ -194,7 +194,7 @@ struct Decimal {
 }
 
 impl Decimal {
-    /// Parses ryu's output (`123.45`, `0.0001`, `1e16`, `1.5e-7`).
+    /// Parses serde_json's float text (`123.45`, `0.0001`, `1e16`, `1.5e-7`).
     fn parse(text: &str) -> Option<Decimal> {
         let (mantissa, exp) = match text.split_once(['e', 'E']) {
             Some((m, e)) => (m, e.parse::<i32>().ok()?),
