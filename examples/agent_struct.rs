@@ -9,9 +9,12 @@
 //! LEDGIX_VAULT_API_KEY=... cargo run --example agent_struct   # your Vault
 //! ```
 
+mod common;
+
 use std::time::Instant;
 
-use ledgix::mock::{MockVault, Rule};
+use common::line;
+use ledgix::mock::Rule;
 use ledgix::{ConfigBuilder, LedgixClient};
 
 /// What the agent's tools fail with: a Ledgix refusal, or the agent's own reasons.
@@ -108,37 +111,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
 
     // A Vault: yours (LEDGIX_VAULT_URL), or the embedded mock, which denies refunds.
-    let external = std::env::var("LEDGIX_VAULT_URL").is_ok_and(|v| !v.is_empty());
-    let mock = if external {
-        None
-    } else {
-        Some(
-            MockVault::builder()
-                .rule(Rule::tool("stripe_refund").deny("Refunds over $100 need a human approver."))
-                .start()
-                .await,
-        )
-    };
-    let vault: ConfigBuilder = match &mock {
-        Some(vault) => {
-            println!(
-                "Ledgix agent struct · embedded mock Vault at {} (set LEDGIX_VAULT_URL to use yours)\n",
-                vault.url()
-            );
-            vault.config().to_builder()
-        }
-        None => {
-            let builder = ConfigBuilder::from_env()?;
-            println!(
-                "Ledgix agent struct · your Vault at {}\n",
-                builder.clone().build()?.vault_url()
-            );
-            builder
-        }
-    };
+    let deny = Rule::tool("stripe_refund").deny("Refunds over $100 need a human approver.");
+    let vault = common::vault("agent struct", [deny]).await?; // keep it: dropping stops the mock
 
     // No `ledgix::configure`: the agent's own client is the one its methods ask.
-    let mut agent = PaymentsAgent::new("payments-agent", vault)?;
+    let mut agent = PaymentsAgent::new("payments-agent", vault.config)?;
 
     // Approved: `&self` method.
     match agent.create_stripe_payment(249.99, "USD", "cus_123").await {
@@ -170,40 +147,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Prints a refused call: a denial with its reason and the message for the LLM, or any other
-/// error.
+/// Prints a refused call: the Vault's refusal (with the message for the LLM), or the agent's own.
 fn outcome(tool: &str, e: &AgentError) {
     match e {
-        AgentError::Ledgix(inner @ ledgix::Error::Denied(denial)) => {
-            line(
-                "denied",
-                tool,
-                &denial.request_id,
-                &format!("reason: {}", denial.reason),
-            );
-            line(
-                "",
-                "",
-                "",
-                &format!("for the LLM: {}", inner.tool_message()),
-            );
-        }
-        AgentError::Ledgix(inner) => line(
-            "refused",
-            tool,
-            inner.request_id().unwrap_or(""),
-            &e.to_string(),
-        ),
+        AgentError::Ledgix(inner) => common::refused(tool, inner),
         AgentError::Gateway(_) => line("refused", tool, "", &e.to_string()),
     }
-}
-
-/// One aligned output line: outcome, tool, request id, detail.
-fn line(outcome: &str, tool: &str, request_id: &str, detail: &str) {
-    let rid = match request_id {
-        "" if outcome.is_empty() => String::new(),
-        "" => "request_id -".to_string(),
-        id => format!("request_id {}", id.get(..8).unwrap_or(id)),
-    };
-    println!("  {outcome:<9} {tool:<22} {rid:<20} {detail}");
 }

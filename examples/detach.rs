@@ -10,11 +10,14 @@
 //! LEDGIX_VAULT_API_KEY=... cargo run --example detach   # your Vault (approve the first wire there)
 //! ```
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+mod common;
 
-use ledgix::mock::{MockVault, Rule};
-use ledgix::{ConfigBuilder, Error, PendingApproval, ReviewMode};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use common::outcome;
+use ledgix::mock::Rule;
+use ledgix::{Error, PendingApproval, ReviewMode};
 
 /// Counts how often a wire was actually sent.
 static WIRES_SENT: AtomicUsize = AtomicUsize::new(0);
@@ -46,34 +49,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
 
     // A Vault: yours (LEDGIX_VAULT_URL), or the embedded mock, which sends wires to review.
-    let external = std::env::var("LEDGIX_VAULT_URL").is_ok_and(|v| !v.is_empty());
-    let mock = if external {
-        None
-    } else {
-        Some(
-            MockVault::builder()
-                .rule(Rule::tool("wire_*").review())
-                .start()
-                .await,
-        )
-    };
-    let base: ConfigBuilder = match &mock {
-        Some(vault) => {
-            println!(
-                "Ledgix detach · embedded mock Vault at {} (set LEDGIX_VAULT_URL to use yours)\n",
-                vault.url()
-            );
-            vault.config().to_builder()
-        }
-        None => {
-            let builder = ConfigBuilder::from_env()?;
-            println!(
-                "Ledgix detach · your Vault at {}\n",
-                builder.clone().build()?.vault_url()
-            );
-            builder.review_timeout(Duration::from_secs(120))
-        }
-    };
+    let vault = common::vault("detach", [Rule::tool("wire_*").review()]).await?;
+    let (base, mock) = (vault.config, vault.mock);
     // Detach: a review returns at once instead of polling until a decision
     // (also `LEDGIX_REVIEW_MODE=detach`).
     let config = base
@@ -178,11 +155,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// The outcome column for an error.
-fn outcome(e: &Error) -> &'static str {
-    if e.is_denied() { "denied" } else { "refused" }
-}
-
 /// Reports a result other than the pending review this example expects, and stops.
 fn unexpected(tool: &str, result: Result<String, Error>) -> Result<(), Box<dyn std::error::Error>> {
     match result {
@@ -199,11 +171,7 @@ fn unexpected(tool: &str, result: Result<String, Error>) -> Result<(), Box<dyn s
     )
 }
 
-/// One aligned output line: outcome, tool, request id, detail.
+/// One aligned output line about a wire: outcome, request id, detail.
 fn line(outcome: &str, request_id: &str, detail: &str) {
-    let rid = match request_id {
-        "" => "request_id -".to_string(),
-        id => format!("request_id {}", id.get(..8).unwrap_or(id)),
-    };
-    println!("  {outcome:<9} wire_transfer  {rid:<20} {detail}");
+    common::line(outcome, "wire_transfer", request_id, detail);
 }

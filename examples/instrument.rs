@@ -20,11 +20,14 @@
 //! ]}
 //! ```
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+mod common;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use common::line;
 use ledgix::mock::{MockVault, Rule};
-use ledgix::{ClearanceRequest, Config, ConfigBuilder};
+use ledgix::{ClearanceRequest, Config};
 
 /// Counts how often the refund body ran (the mock Vault denies it, so it stays 0).
 static REFUND_BODY_RUNS: AtomicUsize = AtomicUsize::new(0);
@@ -105,36 +108,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
 
     // A Vault: yours (LEDGIX_VAULT_URL), or the embedded mock with the quickstart's rules.
-    let external = std::env::var("LEDGIX_VAULT_URL").is_ok_and(|v| !v.is_empty());
-    let mock = if external {
-        None
-    } else {
-        Some(
-            MockVault::builder()
-                .rule(Rule::tool("stripe_refund").deny("Refunds over $100 need a human approver."))
-                .rule(Rule::tool("wire_*").review())
-                .start()
-                .await,
-        )
-    };
-    let base: ConfigBuilder = match &mock {
-        Some(vault) => {
-            println!(
-                "Ledgix instrument! · embedded mock Vault at {} (set LEDGIX_VAULT_URL to use yours)\n",
-                vault.url()
-            );
-            vault.config().to_builder()
-        }
-        None => {
-            let builder = ConfigBuilder::from_env()?;
-            let config = builder.clone().build()?;
-            println!(
-                "Ledgix instrument! · your Vault at {}\n",
-                config.vault_url()
-            );
-            builder.review_timeout(Duration::from_secs(120))
-        }
-    };
+    let rules = [
+        Rule::tool("stripe_refund").deny("Refunds over $100 need a human approver."),
+        Rule::tool("wire_*").review(),
+    ];
+    let vault = common::vault("instrument!", rules).await?;
+    let (base, mock) = (vault.config, vault.mock);
     let config: Config = base
         .agent_id("payments-agent")
         .session_id("checkout-42")
@@ -278,14 +257,4 @@ fn clearance_requests(vault: &MockVault) -> Vec<ClearanceRequest> {
         // The client sent these bodies itself; one that does not parse is simply not listed.
         .filter_map(|r| serde_json::from_value(r.body).ok())
         .collect()
-}
-
-/// One aligned output line: outcome, tool, request id, detail.
-fn line(outcome: &str, tool: &str, request_id: &str, detail: &str) {
-    let rid = match request_id {
-        "" if outcome.is_empty() => String::new(),
-        "" => "request_id -".to_string(),
-        id => format!("request_id {}", id.get(..8).unwrap_or(id)),
-    };
-    println!("  {outcome:<9} {tool:<22} {rid:<20} {detail}");
 }

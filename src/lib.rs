@@ -11,6 +11,15 @@
 //! feature adds `mock`, a stateful fake Vault on loopback, and `test-util` (also on with
 //! `mock`) adds `token::TokenSigner`, to mint A-JWTs in tests.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use ledgix_macros::{guarded, instrument};
 pub use ledgix_runtime::*;
+
+// Named here as well as through the glob: without the feature, `ledgix::mock` fails with
+// "found an item that was configured out … gated behind the `mock` feature", not a bare
+// "could not find `mock` in `ledgix`" (tests/ui/no_mock_feature.rs in ledgix-macros).
+#[cfg(feature = "mock")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
+pub use ledgix_runtime::mock;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
-mod ledger_support;
+mod support;
 use serde_json::{Value, json};
 
 fn fixtures() -> PathBuf {
@@ -94,7 +94,7 @@ fn every_fixture_bundle_exits_as_its_case_says() {
                     // A body verifies unless it holds numbers the float64 hash cannot pin
                     // (the Vault's fixtures carry 2^53 + 1 on purpose).
                     let event = &read_json(&file)["event"];
-                    let unpinned = ledger_support::integers_a_float_cannot_hold(event);
+                    let unpinned = support::ledger::integers_a_float_cannot_hold(event);
                     assert_eq!(report["unpinned_numbers"], json!(unpinned), "{name}");
                     assert_eq!(report["event_body_verified"], unpinned.is_empty(), "{name}");
                 }

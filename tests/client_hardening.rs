@@ -3,21 +3,19 @@
 //! only when configured, token keys and ledger keys stay apart. Each test proves the body ran
 //! zero times (or once) where it matters.
 
-mod ledger_support;
 mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
-use ledger_support::{Writer, event};
 use ledgix::ledger::LedgerError;
 use ledgix::mock::{MockVault, Rule};
 use ledgix::{
-    Config, ConfigBuilder, Error, LedgixClient, MemoryReplayStore, PendingApproval, ReviewMode,
-    ToolCall,
+    Config, ConfigBuilder, Error, LedgixClient, MemoryReplayStore, PendingApproval, ToolCall,
 };
 use serde_json::{Map, Value, json};
+use support::ledger::{Writer, event};
 use support::scripted::*;
 
 fn args(v: Value) -> Map<String, Value> {
@@ -38,18 +36,10 @@ async fn one_approval_runs_one_body_whichever_clients_resume_it() {
         .rule(Rule::tool("wire_transfer").review())
         .start()
         .await;
-    let detach = |c: Config| c.to_builder().review_mode(ReviewMode::Detach).build();
-    let first = LedgixClient::new(detach(vault.config()).unwrap()).unwrap();
+    let first = support::mock::detached_client(&vault);
     let wire = json!({"amount": 48_000, "iban": "DE89370400440532013000"});
-    let err = ToolCall::new("wire_transfer")
-        .args(args(wire.clone()))
-        .client(&first)
-        .run(async { Ok::<_, Error>(()) })
-        .await
-        .unwrap_err();
-    let Error::ReviewPending(pending) = err else {
-        panic!("expected ReviewPending, got {err:?}")
-    };
+    let call = ToolCall::new("wire_transfer").args(args(wire.clone()));
+    let pending = support::mock::held(call, &first).await;
     let id = pending.request_id().to_string();
     vault.approve(&id).await;
 
@@ -58,7 +48,7 @@ async fn one_approval_runs_one_body_whichever_clients_resume_it() {
     let clients = [
         first.clone(),
         LedgixClient::new(first.config().clone()).unwrap(),
-        LedgixClient::new(detach(vault.config()).unwrap()).unwrap(),
+        support::mock::detached_client(&vault),
         vault.client(),
     ];
     let runs = Arc::new(AtomicUsize::new(0));

@@ -2,6 +2,8 @@
 //! event when a call is held for review and when its review is decided, their own
 //! `reqwest::Client`, and a connection error whose cause can be walked.
 
+mod support;
+
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
@@ -11,7 +13,7 @@ use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use ledgix::mock::{MockVault, Rule};
-use ledgix::{Config, Error, LedgixClient, ReviewMode, ToolCall};
+use ledgix::{Config, Error, LedgixClient, ToolCall};
 use tracing::instrument::WithSubscriber;
 
 /// A call of `tool` through `client` whose body counts its runs.
@@ -138,15 +140,7 @@ async fn a_held_call_logs_when_it_is_held_and_when_its_review_is_decided() {
 
     // Detach mode: held when the call returns, decided when it is resumed.
     let logs = Captured::default();
-    let detached = LedgixClient::new(
-        vault
-            .config()
-            .to_builder()
-            .review_mode(ReviewMode::Detach)
-            .build()
-            .unwrap(),
-    )
-    .unwrap();
+    let detached = support::mock::detached_client(&vault);
     let err = ToolCall::new("wire_transfer")
         .arg("amount", &1)
         .client(&detached)

@@ -29,6 +29,8 @@ fn proxy_variables_never_answer_for_the_vault() {
     let impostor_url = format!("http://{impostor_addr}");
     // SAFETY: this binary runs this one test; the runtime (and every thread that could read
     // the environment) is built below, and the harness's own thread only waits for the test.
+    #[allow(unsafe_code)] // `set_var` is unsafe in edition 2024; the workspace denies unsafe
+    // SAFETY: as above.
     unsafe {
         for name in PROXY_VARIABLES {
             std::env::set_var(name, &impostor_url);

@@ -106,7 +106,22 @@ async fn approved_body_runs_once_with_its_bound_token() {
         Some("test-api-key")
     );
     let key = posts[0].header("idempotency-key").unwrap();
-    assert_eq!(uuid::Uuid::parse_str(&key).unwrap().get_version_num(), 4);
+    // A random UUID (version 4, variant 10), lowercase.
+    let groups: Vec<&str> = key.split('-').collect();
+    assert_eq!(
+        groups.iter().map(|g| g.len()).collect::<Vec<_>>(),
+        [8, 4, 4, 4, 12],
+        "{key}"
+    );
+    assert!(
+        key.bytes()
+            .all(|b| b == b'-' || matches!(b, b'0'..=b'9' | b'a'..=b'f')),
+        "{key}"
+    );
+    assert!(
+        groups[2].starts_with('4') && matches!(&groups[3][..1], "8" | "9" | "a" | "b"),
+        "{key}"
+    );
 }
 
 #[tokio::test]

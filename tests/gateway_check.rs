@@ -2,7 +2,7 @@
 //! the limit, and no input — arbitrary headers, bodies, tokens of any size — panics or passes
 //! without a valid token bound to the body.
 
-mod gateway_support;
+mod support;
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Request};
 use axum::routing::post;
-use gateway_support::{TOOL, object, payment};
+use support::gateway::{TOOL, object, payment};
 use ledgix::gateway::{Gateway, GatewayError};
 use ledgix::token::TokenSigner;
 use ledgix::{Audience, TokenClaims, tool_args_hash};

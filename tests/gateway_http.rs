@@ -2,11 +2,11 @@
 //! guarded call, which sends them to a real axum service behind `GatewayLayer`; the service
 //! counts its calls, and every refusal proves it was called zero times.
 
-mod gateway_support;
+mod support;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use gateway_support::*;
+use support::gateway::*;
 use ledgix::gateway::{Binding, Gateway};
 use ledgix::mock::MockVault;
 use ledgix::{MemoryReplayStore, ToolCall, tool_args_hash};

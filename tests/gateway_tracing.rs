@@ -1,12 +1,12 @@
 //! Each request the gateway judges gets one `ledgix.gateway` span with its `jti` and outcome.
 
-mod gateway_support;
+mod support;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use gateway_support::*;
+use support::gateway::*;
 use ledgix::gateway::Gateway;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};

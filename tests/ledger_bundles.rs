@@ -1,16 +1,16 @@
 //! `verify_proof_bundle` against the fixture bundles (ledgix-python 0.4.0 hashing, and the
 //! canonical_version 2 and 3 layouts) and against bundles written here with real keys.
 
-mod ledger_support;
+mod support;
 
-use ledger_support::{
-    SETS, Writer, b64, cases, event, integers_a_float_cannot_hold, read, trusted, written,
-};
 use ledgix::ledger::cbor::{self, KeyOrder};
 use ledgix::ledger::hash::{self, EventEncoding, EventLayout};
 use ledgix::ledger::merkle::MerkleError;
 use ledgix::ledger::{LedgerError, ProofBundle, TrustedKeys, verify_proof_bundle};
 use serde_json::{Value, json};
+use support::ledger::{
+    SETS, Writer, b64, cases, event, integers_a_float_cannot_hold, read, trusted, written,
+};
 
 fn bundle(set: &str, file: &str) -> ProofBundle {
     serde_json::from_str(&read(set, file)).unwrap_or_else(|e| panic!("{set}/{file}: {e}"))
@@ -387,9 +387,11 @@ fn json_encoding_matches_ledgix_python_byte_for_byte() {
     let mut orders_differed = 0;
     for v in file.vectors {
         let value: serde_json::Value = serde_json::from_str(&v.json).unwrap();
-        let python = hex::encode(cbor::encode_json(&value, KeyOrder::CodePointLength).unwrap());
+        let python =
+            support::hex::encode(cbor::encode_json(&value, KeyOrder::CodePointLength).unwrap());
         assert_eq!(python, v.python_cbor_hex, "{}", v.json);
-        let spec = hex::encode(cbor::encode_json(&value, KeyOrder::EncodedLength).unwrap());
+        let spec =
+            support::hex::encode(cbor::encode_json(&value, KeyOrder::EncodedLength).unwrap());
         orders_differed += usize::from(spec != python);
     }
     assert_eq!(

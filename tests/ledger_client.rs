@@ -1,7 +1,7 @@
 //! The client's ledger endpoints over real HTTP (axum on 127.0.0.1:0): a small Vault that
 //! serves a ledger written with real Ed25519 keys, its JWKS, proofs and bundles.
 
-mod ledger_support;
+mod support;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,10 +11,10 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use ledger_support::{Writer, event, read, written};
 use ledgix::ledger::{LedgerError, ProofBundle};
 use ledgix::{Error, LedgixClient};
 use serde_json::{Value, json};
+use support::ledger::{Writer, event, read, written};
 
 /// The Vault's ledger state, and how it misbehaves.
 struct Ledger {
@@ -47,17 +47,7 @@ impl TestVault {
             seen: Vec::new(),
         }));
         let app = Router::new().fallback(handle).with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await
-                .unwrap();
-        });
+        let (url, tx) = support::scripted::serve(app).await;
         TestVault {
             url,
             state,
@@ -71,6 +61,14 @@ impl TestVault {
     ) -> LedgixClient {
         let builder = ledgix::Config::builder().vault_url(&self.url).api_key("k");
         LedgixClient::new(configure(builder).build().unwrap()).unwrap()
+    }
+
+    /// How many times a client fetched the Vault's JWKS.
+    fn jwks_fetches(&self) -> usize {
+        let seen = self.seen();
+        seen.iter()
+            .filter(|p| *p == "/.well-known/jwks.json")
+            .count()
     }
 
     fn seen(&self) -> Vec<String> {
@@ -243,12 +241,7 @@ async fn a_forged_bundle_is_refused_and_says_why() {
         "{err:?}"
     );
     // The unknown kid made the client look at the Vault's JWKS again (key rotation), once.
-    let jwks_fetches = vault
-        .seen()
-        .iter()
-        .filter(|p| *p == "/.well-known/jwks.json")
-        .count();
-    assert_eq!(jwks_fetches, 2);
+    assert_eq!(vault.jwks_fetches(), 2);
     assert!(err.to_string().contains("not a trusted key"), "{err}");
 }
 
@@ -298,12 +291,7 @@ async fn key_rotation_refetches_the_jwks_once() {
     }
     let rotated = client.fetch_ledger_proof_bundle("req-1").await.unwrap();
     client.verify_ledger_proof_bundle(&rotated).await.unwrap();
-    let jwks_fetches = vault
-        .seen()
-        .iter()
-        .filter(|p| *p == "/.well-known/jwks.json")
-        .count();
-    assert_eq!(jwks_fetches, 2);
+    assert_eq!(vault.jwks_fetches(), 2);
 }
 
 #[tokio::test]

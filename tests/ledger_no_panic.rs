@@ -2,14 +2,14 @@
 //! randomly mutated fixture JSON go through parsing and verification (bounded case counts,
 //! so the suite stays fast; raise `PROPTEST_CASES` for a longer run).
 
-mod ledger_support;
+mod support;
 
-use ledger_support::{SETS, read, trusted};
 use ledgix::ledger::{
     LedgerCheckpoint, LedgerEntry, ProofBundle, TrustedKeys, verify_ledger, verify_proof_bundle,
 };
 use proptest::prelude::*;
 use serde_json::{Value, json};
+use support::ledger::{SETS, read, trusted};
 
 fn keys() -> TrustedKeys {
     trusted("ledger")

@@ -3,11 +3,11 @@
 //! `0.1` into `0.10000000000000000001`) keeps every hash and signature intact. The verifier
 //! must then say the body is not verified and name the number — never claim it checked it.
 
-mod ledger_support;
+mod support;
 
-use ledger_support::{Ledger, Writer, event};
 use ledgix::ledger::{LedgerError, ProofBundle, verify_ledger, verify_proof_bundle};
 use serde_json::{Value, json};
+use support::ledger::{Ledger, Writer, event};
 
 /// A sealed two-event ledger whose first event carries `tool_args`.
 fn ledger_with(tool_args: Value) -> Writer {

@@ -1,11 +1,11 @@
 //! `verify_ledger` over whole ledgers: the fixtures' `ledger.json` verify, and editing any
 //! field of any entry or checkpoint breaks them (mechanically, field by field).
 
-mod ledger_support;
+mod support;
 
-use ledger_support::{SETS, Writer, event, integers_a_float_cannot_hold, ledger, read, trusted};
 use ledgix::ledger::{LedgerCheckpoint, LedgerEntry, LedgerError, TrustedKeys, verify_ledger};
 use serde_json::{Value, json};
+use support::ledger::{SETS, Writer, event, integers_a_float_cannot_hold, ledger, read, trusted};
 
 #[test]
 fn each_fixture_ledger_verifies_completely() {

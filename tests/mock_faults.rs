@@ -2,14 +2,14 @@
 //! the variant that names the failure (never a denial), and no ledger event is written.
 //! `.times(n)` faults then heal, and the call goes through exactly once.
 
-mod mock_common;
+mod support;
 
 use std::time::Duration;
 
 use ledgix::mock::{Fault, MockVault, Rule};
 use ledgix::{Config, Error, LedgixClient};
-use mock_common::{Runs, guarded};
 use serde_json::json;
+use support::mock::{Runs, guarded};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The outcome of one guarded call against a mock with `fault` (and `rules`), and the mock.

@@ -2,18 +2,19 @@
 //! chained checkpoints; proofs and bundles served at the ledger endpoints verify offline
 //! against the keys of its JWKS.
 
-mod mock_common;
+mod support;
 
 use std::time::Duration;
 
+use ledgix::Error;
 use ledgix::ledger::{
     self, CheckpointPage, ConsistencyProof, InclusionProof, LedgerPage, ProofBundle, TrustedKeys,
     merkle,
 };
 use ledgix::mock::{MockVault, Rule};
-use ledgix::{Error, ReviewMode};
-use mock_common::{Runs, guarded};
 use serde::de::DeserializeOwned;
+use support::hex::hash32;
+use support::mock::{Runs, detached_client, guarded};
 
 /// GET `path` on the mock: status and body.
 async fn get(vault: &MockVault, path: &str) -> (u16, String) {
@@ -29,21 +30,19 @@ async fn get_json<T: DeserializeOwned>(vault: &MockVault, path: &str) -> T {
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
 }
 
+/// A mock Vault that seals every event at once, and a run counter for guarded calls.
+async fn sealing_vault() -> (MockVault, Runs) {
+    let vault = MockVault::builder().seal_every(Duration::ZERO);
+    (vault.start().await, Runs::default())
+}
+
 fn keys(vault: &MockVault) -> TrustedKeys {
     TrustedKeys::from_jwks_json(&vault.trusted_keys_json()).unwrap()
 }
 
-fn hash32(hex_text: &str) -> [u8; 32] {
-    hex::decode(hex_text).unwrap().try_into().unwrap()
-}
-
 #[tokio::test]
 async fn a_bundle_is_409_until_sealed_then_verifies_offline() {
-    let vault = MockVault::builder()
-        .seal_every(Duration::ZERO)
-        .start()
-        .await;
-    let runs = Runs::default();
+    let (vault, runs) = sealing_vault().await;
     vault
         .scope(guarded("stripe_refund", 45, &runs))
         .await
@@ -109,15 +108,7 @@ async fn denials_and_review_decisions_are_events_and_pending_ones_are_not() {
         .await;
     let runs = Runs::default();
     assert!(vault.scope(guarded("refund", 1, &runs)).await.is_err());
-    let detached = ledgix::LedgixClient::new(
-        vault
-            .config()
-            .to_builder()
-            .review_mode(ReviewMode::Detach)
-            .build()
-            .unwrap(),
-    )
-    .unwrap();
+    let detached = detached_client(&vault);
     let Err(Error::ReviewPending(pending)) =
         ledgix::with_client(detached, guarded("wire", 2, &runs)).await
     else {
@@ -146,11 +137,7 @@ async fn denials_and_review_decisions_are_events_and_pending_ones_are_not() {
 
 #[tokio::test]
 async fn the_whole_ledger_verifies_from_its_endpoints() {
-    let vault = MockVault::builder()
-        .seal_every(Duration::ZERO)
-        .start()
-        .await;
-    let runs = Runs::default();
+    let (vault, runs) = sealing_vault().await;
     for batch in [3u64, 1, 5] {
         for amount in 0..batch {
             vault.scope(guarded("t", amount, &runs)).await.unwrap();

@@ -2,6 +2,8 @@
 //! `seal()` all are sealed; every proof bundle served verifies; consecutive checkpoints are
 //! consistent; the whole ledger verifies.
 
+mod support;
+
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,14 +12,11 @@ use ledgix::ledger::{self, CheckpointPage, ConsistencyProof, ProofBundle, Truste
 use ledgix::mock::{MockVault, Rule};
 use ledgix::{ClearanceRequest, ClearanceStatus, Error};
 use serde_json::Value;
+use support::hex::hash32;
 use tokio::task::JoinSet;
 
 const CLIENTS: usize = 64;
 const TOTAL: usize = 10_000;
-
-fn hash32(hex_text: &str) -> [u8; 32] {
-    hex::decode(hex_text).unwrap().try_into().unwrap()
-}
 
 /// Every 10th request is denied, the rest approved.
 fn every_tenth_denied() -> Rule {

@@ -1,14 +1,14 @@
 //! The mock Vault as its users meet it: guarded calls denied on purpose, approved, reviewed,
 //! processing; detach mode; the API key; Idempotency-Key; recordings; shutdown on drop.
 
-mod mock_common;
+mod support;
 
 use std::time::Duration;
 
 use ledgix::mock::{Decision, MockVault, RecordedRequest, Rule, RulesFile};
-use ledgix::{ClearanceStatus, Error, ReviewMode, TokenVerifier, ToolCall};
-use mock_common::{Runs, guarded};
+use ledgix::{ClearanceStatus, Error, TokenVerifier, ToolCall};
 use serde_json::{Value, json};
+use support::mock::{Runs, detached_client, guarded};
 
 #[tokio::test]
 async fn a_call_denied_on_purpose_never_runs_its_body() {
@@ -233,15 +233,7 @@ async fn detach_mode_parks_the_call_and_resumes_it_after_review() {
         .rule(Rule::tool("wire_*").review())
         .start()
         .await;
-    let client = ledgix::LedgixClient::new(
-        vault
-            .config()
-            .to_builder()
-            .review_mode(ReviewMode::Detach)
-            .build()
-            .unwrap(),
-    )
-    .unwrap();
+    let client = detached_client(&vault);
     let runs = Runs::default();
     let pending = match ledgix::with_client(client, guarded("wire_transfer", 7, &runs)).await {
         Err(Error::ReviewPending(p)) => p,
@@ -316,15 +308,7 @@ async fn default_decision_review_holds_everything() {
         .start()
         .await;
     let client = vault.client();
-    let detached = ledgix::LedgixClient::new(
-        vault
-            .config()
-            .to_builder()
-            .review_mode(ReviewMode::Detach)
-            .build()
-            .unwrap(),
-    )
-    .unwrap();
+    let detached = detached_client(&vault);
     let err = detached
         .request_clearance(&ledgix::ClearanceRequest::new("x"))
         .await

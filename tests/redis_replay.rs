@@ -7,7 +7,7 @@
 //! Needs `redis-server` (`apt-get install -y redis-server`); without it these tests fail,
 //! loudly, unless `LEDGIX_SKIP_REDIS_TESTS=1`.
 
-mod redis_support;
+mod support;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime};
 use ledgix::mock::{MockVault, Rule};
 use ledgix::redis::RedisReplayStore;
 use ledgix::{Config, Error, LedgixClient, PendingApproval, ReplayStore, ReviewMode, ToolCall};
-use redis_support::RedisServer;
+use support::redis::RedisServer;
 use serde_json::{Map, Value, json};
 
 fn in_secs(secs: u64) -> SystemTime {

@@ -3,7 +3,9 @@
 //! releases it and its body runs, a click on Deny refuses it, and a `<script>` in a tool
 //! argument is shown as text, never run.
 
-mod browser;
+mod support;
+
+use support::browser;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;

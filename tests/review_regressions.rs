@@ -1,6 +1,8 @@
 //! Regressions found in review: a resumed approval running an unbound body, redirects carrying
 //! the API key to another origin, and a proof bundle about another request being accepted.
 
+mod support;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -8,7 +10,7 @@ use axum::Router;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use ledgix::mock::{MockVault, Rule};
-use ledgix::{Config, Error, LedgixClient, PendingApproval, ReviewMode, ToolCall};
+use ledgix::{Config, Error, LedgixClient, PendingApproval, ToolCall};
 use serde_json::{Map, Value, json};
 
 /// An HTTP server on 127.0.0.1:0 answering every request with `app`.
@@ -31,24 +33,9 @@ async fn a_request_resumed_by_id_runs_a_body_only_once_bound_to_its_call() {
         .rule(Rule::tool("read_balance").review())
         .start()
         .await;
-    let client = LedgixClient::new(
-        vault
-            .config()
-            .to_builder()
-            .review_mode(ReviewMode::Detach)
-            .build()
-            .unwrap(),
-    )
-    .unwrap();
-    let err = ToolCall::new("read_balance")
-        .arg("account", &"acct_1")
-        .client(&client)
-        .run(async { Ok::<_, Error>(()) })
-        .await
-        .unwrap_err();
-    let Error::ReviewPending(pending) = err else {
-        panic!("expected ReviewPending, got {err:?}")
-    };
+    let client = support::mock::detached_client(&vault);
+    let call = ToolCall::new("read_balance").arg("account", &"acct_1");
+    let pending = support::mock::held(call, &client).await;
     let id = pending.request_id().to_string();
     vault.approve(&id).await;
     let runs = Arc::new(AtomicUsize::new(0));

@@ -1,12 +1,12 @@
 //! The Vault's golden A-JWTs (fixtures/vault) and the canonical `tool_args` JSON it hashes.
 
-mod token_support;
+mod support;
 
 use ledgix::Error;
 use ledgix::token::canonical_json;
 use ledgix::{Audience, TokenClaims};
 use serde_json::Value;
-use token_support::*;
+use support::token::*;
 
 #[test]
 fn golden_token_verifies_and_its_claims_are_the_expected_ones() {

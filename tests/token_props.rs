@@ -1,7 +1,7 @@
 //! Properties: nothing from the wire panics or verifies unless it is the untouched token;
 //! the binding follows the arguments; the replay cache holds under many threads.
 
-mod token_support;
+mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,7 +10,7 @@ use ledgix::Error;
 use ledgix::token::{ReplayCache, canonical_json};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
-use token_support::*;
+use support::token::*;
 
 const B64URL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/ ";
 

@@ -1,7 +1,7 @@
 //! Every way an A-JWT must be refused: each with a specific error, none with a panic, none
 //! echoing the token. Test tokens are real Ed25519 signatures (TokenSigner / ed25519-dalek).
 
-mod token_support;
+mod support;
 
 use ed25519_dalek::SigningKey;
 use ledgix::Error;
@@ -9,7 +9,7 @@ use ledgix::token::TokenSigner;
 use ledgix::{Audience, TokenVerifier};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
-use token_support::*;
+use support::token::*;
 
 fn args() -> Map<String, Value> {
     object(json!({"amount": 1000, "currency": "usd", "reason": "duplicate_charge"}))

@@ -20,7 +20,11 @@ fn ui() {
     // SAFETY: this binary has this one test, and it sets the variable before any thread
     // (trybuild's cargo runs included) starts. The variable only matters to instrument!
     // calls without a path literal, which only tests/ui/env/ has.
-    unsafe { std::env::set_var("LEDGIX_MANIFEST", &env_manifest) };
+    #[allow(unsafe_code)] // `set_var` is unsafe in edition 2024; the workspace denies unsafe
+    // SAFETY: as above, no other thread runs yet.
+    unsafe {
+        std::env::set_var("LEDGIX_MANIFEST", &env_manifest)
+    };
     copy_manifests(root, &trybuild_crate_dir());
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/fail/*.rs");

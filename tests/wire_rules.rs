@@ -8,12 +8,11 @@
 //! be absent; `null` and absent read the same; everything round-trips. Then the Vault's own
 //! fixtures round-trip to the very same JSON.
 
-mod ledger_support;
+mod support;
 
 use std::collections::BTreeSet;
 use std::fmt::Debug;
 
-use ledger_support::{SETS, cases, read};
 use ledgix::ReviewDecision;
 use ledgix::ledger::{
     CheckpointPage, ConsistencyProof, InclusionProof, LedgerCheckpoint, LedgerEntry,
@@ -23,6 +22,7 @@ use ledgix::{ClearanceRequest, ClearanceResponse, PolicyRegistration, PolicyRegi
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+use support::ledger::{SETS, cases, read};
 
 /// How we write a field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,6 +4,7 @@
 //! they generate calls `::ledgix::__private`, which only the `ledgix` facade provides.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod attr;
 mod expand;

@@ -20,6 +20,7 @@
 //! export functions to the runtime, and the macros should not build the whole runtime.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod glob;
 mod manifest;

@@ -2,7 +2,6 @@
 //! queues the test fills, byte for byte, and records every request. It knows nothing about
 //! decisions: it is how the tests put exact (and wrong) answers on the wire. The stateful fake
 //! that behaves like the Vault is `ledgix::mock::MockVault`.
-#![allow(dead_code)]
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -85,6 +84,22 @@ pub struct ScriptedVault {
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
+/// Serves `app` on `127.0.0.1:0`: its base URL, and the sender whose drop shuts it down.
+pub async fn serve(app: Router) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+    });
+    (url, tx)
+}
+
 impl ScriptedVault {
     pub async fn start(jwks: String) -> ScriptedVault {
         let script = Arc::new(Mutex::new(Script {
@@ -92,17 +107,7 @@ impl ScriptedVault {
             ..Script::default()
         }));
         let app = Router::new().fallback(handle).with_state(script.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await
-                .unwrap();
-        });
+        let (url, tx) = serve(app).await;
         ScriptedVault {
             url,
             script,
@@ -243,7 +248,7 @@ pub fn claims(jti: &str, tool: &str, args: &Value) -> Value {
 pub fn args_hash(args: &Value) -> String {
     format!(
         "sha256:{}",
-        hex::encode(Sha256::digest(canonical(args).as_bytes()))
+        super::hex::encode(Sha256::digest(canonical(args).as_bytes()))
     )
 }
 

@@ -738,7 +738,7 @@ impl LedgixClient {
                 .map_err(|e| Error::ToolArgs(format!("{what}: body not serializable: {e}")))?,
         );
         let url = self.endpoint(segments, &[]);
-        let key = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
+        let key = HeaderValue::from_str(&crate::random::uuid_v4())
             .map_err(|_| Error::Protocol("idempotency key".into()))?;
         self.send(deadline, what, &url, || {
             self.request(reqwest::Method::POST, &url)

@@ -302,7 +302,7 @@ pub(crate) fn backoff(config: &Config, attempt: u32) -> Duration {
     if ceiling.is_zero() {
         return Duration::ZERO;
     }
-    Duration::from_secs_f64(rand::random_range(0.0..=ceiling.as_secs_f64()))
+    Duration::from_secs_f64(ceiling.as_secs_f64() * crate::random::unit())
 }
 
 /// `min(30 s, base · 2^attempt)` without overflow.

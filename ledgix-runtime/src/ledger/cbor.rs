@@ -231,7 +231,7 @@ mod tests {
     use serde_json::json;
 
     fn hexed(item: &Item<'_>) -> String {
-        hex::encode(encode(item, KeyOrder::EncodedLength))
+        crate::hex::encode(encode(item, KeyOrder::EncodedLength))
     }
 
     #[test]
@@ -278,7 +278,7 @@ mod tests {
     fn json_numbers_are_all_float64() {
         let v = json!({"n": 5, "neg": -3, "f": 1.5, "big": 9007199254740993u64});
         let bytes = encode_json(&v, KeyOrder::EncodedLength).unwrap();
-        let h = hex::encode(bytes);
+        let h = crate::hex::encode(bytes);
         assert!(h.contains("616efb4014000000000000"), "{h}"); // "n": 5.0
         assert!(h.contains("636e6567fbc008000000000000"), "{h}"); // "neg": -3.0
         // 2^53 + 1 rounds to 2^53, as Python's float(int) does.
@@ -291,8 +291,8 @@ mod tests {
         let v = json!({"ab": 1, "é": 2});
         assert!(has_non_ascii_key(&v));
         assert!(!has_non_ascii_key(&json!({"ab": [{"c": "é"}]})));
-        let enc = hex::encode(encode_json(&v, KeyOrder::EncodedLength).unwrap());
-        let py = hex::encode(encode_json(&v, KeyOrder::CodePointLength).unwrap());
+        let enc = crate::hex::encode(encode_json(&v, KeyOrder::EncodedLength).unwrap());
+        let py = crate::hex::encode(encode_json(&v, KeyOrder::CodePointLength).unwrap());
         assert!(enc.starts_with("a2626162"), "{enc}"); // "ab" first: same length, 'a' < 0xc3
         assert!(py.starts_with("a262c3a9"), "{py}"); // "é" first: 1 code point
     }
@@ -302,14 +302,15 @@ mod tests {
         // "😀" is 1 code point, 2 UTF-16 units, 4 UTF-8 bytes; "ab" is 2 of each.
         let v = json!({"ab": 1, "😀": 2});
         assert!(has_astral_key(&v) && !has_astral_key(&json!({"é": 1})));
-        let first_key = |order| hex::encode(encode_json(&v, order).unwrap())[2..6].to_owned();
+        let first_key =
+            |order| crate::hex::encode(encode_json(&v, order).unwrap())[2..6].to_owned();
         assert_eq!(first_key(KeyOrder::EncodedLength), "6261"); // "ab": 2 bytes < 4
         assert_eq!(first_key(KeyOrder::CodePointLength), "64f0"); // "😀": 1 code point
         assert_eq!(first_key(KeyOrder::Utf16Length), "6261"); // "ab" < 0xd83d at 2 units
         // Same UTF-16 length: JavaScript compares code units, so U+FF5E (one unit, 0xff5e)
         // sorts after U+1F600 (0xd83d 0xde00) there, and before it by code point.
         let w = json!({"\u{ff5e}a": 1, "😀": 2});
-        let js = hex::encode(encode_json(&w, KeyOrder::Utf16Length).unwrap());
+        let js = crate::hex::encode(encode_json(&w, KeyOrder::Utf16Length).unwrap());
         assert!(js.starts_with("a264f09f9880"), "{js}");
     }
 

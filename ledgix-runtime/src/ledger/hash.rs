@@ -16,9 +16,10 @@
 //!     "accepted_at": "2026-01-01T00:00:00Z", "canonical_version": 1,
 //!     "event_hash": "", "leaf_hash": "", "receipt_key_id": "k1",
 //! })).unwrap();
+//! let hex = |h: [u8; 32]| h.iter().map(|b| format!("{b:02x}")).collect::<String>();
 //! let event_hash = hash::event_hash(&entry).unwrap();
-//! entry.event_hash = hex::encode(event_hash);
-//! entry.leaf_hash = hex::encode(merkle::leaf_hash(&event_hash));
+//! entry.event_hash = hex(event_hash);
+//! entry.leaf_hash = hex(merkle::leaf_hash(&event_hash));
 //! let to_sign = hash::receipt_payload(&entry);   // sign with the key `k1`
 //! assert_eq!(to_sign[0], 0xa8); // a CBOR map of 8 pairs
 //! ```

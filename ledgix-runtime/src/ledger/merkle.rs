@@ -566,7 +566,7 @@ mod tests {
     #[test]
     fn empty_tree_head_is_sha256_of_nothing() {
         assert_eq!(
-            hex::encode(root(&[])),
+            crate::hex::encode(root(&[])),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
         assert_eq!(MerkleTree::new().root(), root(&[]));
@@ -664,7 +664,7 @@ mod tests {
         let p = inclusion_proof(&all, 1);
         let err = verify_inclusion(&all[1], 1, 3, &p, &[0; 32]).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains(&hex::encode(r)), "{text}");
+        assert!(text.contains(&crate::hex::encode(r)), "{text}");
         assert!(text.contains(&"00".repeat(32)), "{text}");
         let err = verify_inclusion(&all[1], 1, 3, &p[..1], &r).unwrap_err();
         assert_eq!(

@@ -20,7 +20,7 @@ pub(crate) fn parse_hash(field: &str, s: &str) -> Result<[u8; 32], LedgerError> 
         return Err(malformed("is not lowercase hex".into()));
     }
     let mut out = [0u8; 32];
-    hex::decode_to_slice(s, &mut out).map_err(|e| malformed(format!("is not hex: {e}")))?;
+    crate::hex::decode_to_slice(s, &mut out).ok_or_else(|| malformed("is not hex".into()))?;
     Ok(out)
 }
 

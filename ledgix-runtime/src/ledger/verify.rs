@@ -174,9 +174,9 @@ pub fn verify_proof_bundle(
         if from.hash != checkpoint.hash {
             return Err(LedgerError::ConsistencyNotFromInclusion {
                 from_checkpoint: c.from_checkpoint.checkpoint_id,
-                from_hash: hex::encode(from.hash),
+                from_hash: crate::hex::encode(from.hash),
                 inclusion_checkpoint: inclusion.checkpoint.checkpoint_id,
-                inclusion_hash: hex::encode(checkpoint.hash),
+                inclusion_hash: crate::hex::encode(checkpoint.hash),
             });
         }
         let path = parse_path("consistency.path", &c.path)?;
@@ -346,7 +346,7 @@ pub fn verify_ledger(
             return Err(LedgerError::RootMismatch {
                 checkpoint_id: cp.checkpoint_id,
                 tree_size: cp.tree_size,
-                computed: hex::encode(computed),
+                computed: crate::hex::encode(computed),
                 claimed: cp.root_hash.clone(),
             });
         }
@@ -465,7 +465,7 @@ fn check_entry(entry: &LedgerEntry, receipt: &[u8]) -> Result<CheckedEntry, Ledg
         let (found, primary) = hash::match_event_hash(entry, &event_hash)?;
         let encoding = found.ok_or_else(|| LedgerError::EventHashMismatch {
             seq: entry.seq,
-            computed: hex::encode(primary),
+            computed: crate::hex::encode(primary),
             claimed: entry.event_hash.clone(),
         })?;
         let unpinned = numbers::unpinned_numbers(entry, encoding.layout);
@@ -482,7 +482,7 @@ fn check_entry(entry: &LedgerEntry, receipt: &[u8]) -> Result<CheckedEntry, Ledg
     if leaf_hash != claimed_leaf {
         return Err(LedgerError::LeafHashMismatch {
             seq: entry.seq,
-            computed: hex::encode(leaf_hash),
+            computed: crate::hex::encode(leaf_hash),
             claimed: entry.leaf_hash.clone(),
         });
     }
@@ -627,7 +627,7 @@ fn check_checkpoint(
     if hash != claimed {
         return Err(LedgerError::CheckpointHashMismatch {
             checkpoint_id: checkpoint.checkpoint_id,
-            computed: hex::encode(hash),
+            computed: crate::hex::encode(hash),
             claimed: checkpoint.checkpoint_hash.clone(),
         });
     }

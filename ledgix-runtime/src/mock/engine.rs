@@ -101,7 +101,7 @@ impl Vault {
         &self,
         request: ClearanceRequest,
     ) -> Result<ClearanceResponse, LedgerError> {
-        let request_id = uuid::Uuid::new_v4().to_string();
+        let request_id = crate::random::uuid_v4();
         let verdict = rules::evaluate(
             &self.rules,
             self.default_decision,
@@ -377,7 +377,7 @@ pub(crate) fn base_answer(request_id: &str, request: &ClearanceRequest) -> Clear
         policy_version_id: Some(format!("mock-policy-version:{policy}")),
         policy_content_hash: Some(format!(
             "sha256:{}",
-            hex::encode(Sha256::digest(policy.as_bytes()))
+            crate::hex::encode(Sha256::digest(policy.as_bytes()))
         )),
     }
 }

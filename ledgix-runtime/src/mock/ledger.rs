@@ -121,8 +121,8 @@ impl Ledger {
         let mut entry = self.entry(&input);
         let event_hash = hash::event_hash(&entry)?;
         let leaf = merkle::leaf_hash(&event_hash);
-        entry.event_hash = hex::encode(event_hash);
-        entry.leaf_hash = hex::encode(leaf);
+        entry.event_hash = crate::hex::encode(event_hash);
+        entry.leaf_hash = crate::hex::encode(leaf);
         let receipt = hash::receipt_payload(&entry);
         entry.receipt_signature = b64::encode(self.key.sign(&receipt).to_bytes());
         entry.receipt_payload = b64::encode(&receipt);
@@ -142,7 +142,7 @@ impl Ledger {
         let v2 = self.canonical_version >= 2;
         LedgerEntry {
             seq: 0,
-            event_uuid: uuid::Uuid::new_v4().to_string(),
+            event_uuid: crate::random::uuid_v4(),
             request_id: input.request_id.to_string(),
             agent_id: request.agent_id.clone(),
             policy_id: request.policy_id().unwrap_or_default().to_string(),
@@ -224,7 +224,7 @@ impl Ledger {
             checkpoint_id,
             microblock_id: checkpoint_id,
             tree_size,
-            root_hash: hex::encode(root),
+            root_hash: crate::hex::encode(root),
             checkpoint_hash: String::new(),
             prev_checkpoint_hash,
             signature_algorithm: ALGORITHM.into(),
@@ -239,7 +239,7 @@ impl Ledger {
             exported_at: None,
         };
         let payload = hash::checkpoint_payload(&checkpoint);
-        checkpoint.checkpoint_hash = hex::encode(hash::checkpoint_hash(&payload));
+        checkpoint.checkpoint_hash = crate::hex::encode(hash::checkpoint_hash(&payload));
         checkpoint.checkpoint_signature = b64::encode(self.key.sign(&payload).to_bytes());
         checkpoint.checkpoint_payload = b64::encode(&payload);
         checkpoint
@@ -292,7 +292,7 @@ impl Ledger {
             leaf_hash: entry.leaf_hash,
             leaf_index,
             tree_size: checkpoint.tree_size,
-            path: path.iter().map(hex::encode).collect(),
+            path: path.iter().map(crate::hex::encode).collect(),
             root_hash: None,
             checkpoint,
         })
@@ -322,7 +322,7 @@ impl Ledger {
         Ok(ConsistencyProof {
             from_checkpoint,
             to_checkpoint,
-            path: path.iter().map(hex::encode).collect(),
+            path: path.iter().map(crate::hex::encode).collect(),
         })
     }
 
@@ -370,7 +370,7 @@ fn intent_hash(request: &ClearanceRequest) -> String {
     h.update(request.tool_name.as_bytes());
     h.update([0u8]);
     h.update(tool_args_hash(&request.tool_args).as_bytes());
-    hex::encode(h.finalize())
+    crate::hex::encode(h.finalize())
 }
 
 /// `2026-11-19T03:57:20.032075Z` (with `micros`) or `2026-11-19T03:57:20Z`, UTC.
@@ -476,14 +476,18 @@ mod tests {
             let entries = ledger.entries(usize::MAX);
             let leaves: Vec<[u8; 32]> = entries
                 .iter()
-                .map(|e| hex::decode(&e.leaf_hash).unwrap().try_into().unwrap())
+                .map(|e| {
+                    let mut leaf = [0u8; 32];
+                    crate::hex::decode_to_slice(&e.leaf_hash, &mut leaf).unwrap();
+                    leaf
+                })
                 .collect();
             for id in &ids {
                 let bundle = ledger.proof_bundle(id).unwrap();
                 let size = bundle.inclusion.tree_size;
                 let index = bundle.inclusion.leaf_index;
                 let reference = merkle::inclusion_proof(&leaves[..size as usize], index);
-                let served: Vec<String> = reference.iter().map(hex::encode).collect();
+                let served: Vec<String> = reference.iter().map(crate::hex::encode).collect();
                 assert_eq!(bundle.inclusion.path, served, "{id}");
                 let verified = verify_proof_bundle(&bundle, &keys).unwrap();
                 assert!(verified.event_body_verified);
@@ -499,7 +503,7 @@ mod tests {
                     let (a, b) = (&proof.from_checkpoint, &proof.to_checkpoint);
                     let reference =
                         merkle::consistency_proof(&leaves[..b.tree_size as usize], a.tree_size);
-                    let served: Vec<String> = reference.iter().map(hex::encode).collect();
+                    let served: Vec<String> = reference.iter().map(crate::hex::encode).collect();
                     if from < to {
                         assert_eq!(proof.path, served);
                     } else {

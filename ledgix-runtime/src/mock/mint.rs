@@ -77,7 +77,7 @@ impl Vault {
             )
         };
         let digest = Sha256::digest(content.as_bytes());
-        (version, format!("sha256:{}", lower_hex(&digest)))
+        (version, format!("sha256:{}", crate::hex::encode(digest)))
     }
 
     /// Mints a fresh token from the approval `mint.original_request_id` (see the module docs).
@@ -252,29 +252,7 @@ fn mismatch(original: &ClearanceRequest, mint: &MintTokenRequest) -> Option<&'st
 
 /// A request id in the UUID v4 text form, from the operating system's randomness.
 pub(crate) fn new_request_id() -> Option<String> {
-    let mut b = [0u8; 16];
-    getrandom::fill(&mut b).ok()?;
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex = lower_hex(&b);
-    Some(format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    ))
-}
-
-fn lower_hex(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        out.push(char::from(HEX[usize::from(byte >> 4)]));
-        out.push(char::from(HEX[usize::from(byte & 0xf)]));
-    }
-    out
+    Some(crate::random::uuid_v4())
 }
 
 #[cfg(test)]

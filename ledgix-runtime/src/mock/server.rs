@@ -416,7 +416,7 @@ async fn request_clearance(
     let value = json_body(&body)?;
     let request = clearance_request(&value)?;
     if let Some(kind) = forge {
-        let request_id = uuid::Uuid::new_v4().to_string();
+        let request_id = crate::random::uuid_v4();
         return Ok(forged_answer(&vault, &kind, &request_id, &request));
     }
     let vault_ref = &vault;

@@ -28,7 +28,7 @@ pub(crate) struct Seeds {
 impl Seeds {
     /// Three keys derived from one seed (reproducible), or from a random one.
     pub(crate) fn new(seed: Option<[u8; 32]>) -> Seeds {
-        let seed = seed.unwrap_or_else(rand::random);
+        let seed = seed.unwrap_or_else(crate::random::seed);
         Seeds {
             token: seed,
             ledger: derive(b"ledgix-mock-ledger-key", &seed),
@@ -49,7 +49,7 @@ fn derive(label: &[u8], seed: &[u8; 32]) -> [u8; 32] {
 pub(crate) fn key_id(prefix: &str, seed: &[u8; 32]) -> String {
     let public = SigningKey::from_bytes(seed).verifying_key();
     let digest = Sha256::digest(public.as_bytes());
-    let hex = hex::encode(digest);
+    let hex = crate::hex::encode(digest);
     format!("{prefix}-{}", hex.get(..12).unwrap_or(&hex))
 }
 
@@ -100,7 +100,7 @@ impl Minter {
             exp: now.saturating_add(self.ttl.as_secs()),
             iat: Some(now),
             nbf: None,
-            jti: uuid::Uuid::new_v4().to_string(),
+            jti: crate::random::uuid_v4(),
             tool: tool.into(),
             agent_id: request.agent_id.clone(),
             session_id: request.session_id.clone().unwrap_or_default(),

@@ -140,13 +140,49 @@ fn write_py_float(out: &mut String, f: f64) {
     if f.is_sign_negative() {
         out.push('-');
     }
-    let mut buf = ryu::Buffer::new();
-    let text = buf.format_finite(f.abs());
+    // serde_json's float writer (ryu, or zmij since serde_json 1.0.15x): the shortest digits that read back as `f`, a tie
+    // rounded half to even, as Python's repr (the standard library's `{:e}` rounds such a tie
+    // up: 250907423955339.125 → …13, not …12). Into a stack buffer: `1.2345`, `1e16`, `5e-324`.
+    let mut buf = ShortBuf::default();
+    let text = match serde_json::to_writer(&mut buf, &f.abs()) {
+        Ok(()) => buf.as_str(),
+        Err(_) => "",
+    };
     match Decimal::parse(text) {
         Some(d) => d.write_python(out),
-        // ryu writes at most 17 significant digits in `d.ddd[e-x]` form; unreachable, but a
+        // It writes at most 17 significant digits in `d.ddd[e-x]` form; unreachable, but a
         // wrong text only makes the binding check fail (closed), never pass.
         None => out.push_str(text),
+    }
+}
+
+/// A fixed stack buffer for one formatted float (no heap allocation).
+#[derive(Default)]
+struct ShortBuf {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl ShortBuf {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(self.bytes.get(..self.len).unwrap_or_default()).unwrap_or_default()
+    }
+}
+
+impl std::io::Write for ShortBuf {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let end = self.len.saturating_add(bytes.len());
+        let room = self
+            .bytes
+            .get_mut(self.len..end)
+            .ok_or(std::io::ErrorKind::WriteZero)?;
+        room.copy_from_slice(bytes);
+        self.len = end;
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -158,7 +194,7 @@ struct Decimal {
 }
 
 impl Decimal {
-    /// Parses ryu's output (`123.45`, `0.0001`, `1e16`, `1.5e-7`).
+    /// Parses serde_json's float text (`123.45`, `0.0001`, `1e16`, `1.5e-7`).
     fn parse(text: &str) -> Option<Decimal> {
         let (mantissa, exp) = match text.split_once(['e', 'E']) {
             Some((m, e)) => (m, e.parse::<i32>().ok()?),
@@ -271,6 +307,25 @@ mod tests {
             let mut out = String::new();
             write_py_float(&mut out, f);
             assert_eq!(out, want, "{f:e}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The Python text reads back as the same float, with as few digits as the standard
+        /// library's shortest form (the two differ only in the last digit of an exact tie).
+        #[test]
+        fn floats_round_trip_in_the_fewest_digits(bits in proptest::prelude::any::<u64>()) {
+            let f = f64::from_bits(bits);
+            proptest::prop_assume!(f.is_finite() && f != 0.0);
+            let mut py = String::new();
+            write_py_float(&mut py, f);
+            proptest::prop_assert_eq!(py.parse::<f64>().unwrap(), f, "{}", py);
+            let mut ours = ShortBuf::default();
+            serde_json::to_writer(&mut ours, &f.abs()).unwrap();
+            let shortest = format!("{:e}", f.abs());
+            let (a, b) = (Decimal::parse(ours.as_str()).unwrap(), Decimal::parse(&shortest).unwrap());
+            proptest::prop_assert_eq!(a.len, b.len, "{} vs {}", ours.as_str(), shortest);
+            proptest::prop_assert_eq!(a.point, b.point);
         }
     }
 

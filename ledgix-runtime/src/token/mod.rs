@@ -50,6 +50,7 @@ pub(crate) use claims::Audience;
 pub(crate) use claims::TokenClaims;
 pub use replay::ReplayCache;
 #[cfg(any(test, feature = "test-util"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub use signer::TokenSigner;
 pub use store::DEFAULT_REPLAY_CAPACITY;
 pub(crate) use store::{MemoryReplayStore, ReplayStore};

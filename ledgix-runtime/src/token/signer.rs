@@ -77,7 +77,7 @@ impl TokenSigner {
 
     /// A signer with a fresh random key.
     pub fn generate(kid: impl Into<String>) -> Self {
-        TokenSigner::from_seed(kid, rand::random())
+        TokenSigner::from_seed(kid, crate::random::seed())
     }
 
     /// The key id in every header.

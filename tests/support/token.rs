@@ -1,5 +1,4 @@
 //! Helpers shared by the `token_*` integration tests: fixtures, claims, forged tokens.
-#![allow(dead_code)]
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -5,7 +5,7 @@
 //! run (so the README's test command passes on a machine with only the Rust toolchain); with
 //! `LEDGIX_REQUIRE_SYSTEM_DEPS=1` (what `.ci/run` sets, after installing it) they fail instead.
 //! `LEDGIX_SKIP_REDIS_TESTS=1` skips on purpose either way.
-#![allow(dead_code)]
+
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

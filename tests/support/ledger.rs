@@ -1,7 +1,6 @@
 //! Shared helpers of the ledger tests: fixture loading, and a small ledger *writer* built
 //! only from the public building blocks (`ledger::hash`, `ledger::merkle`) with real Ed25519
 //! keys — what a Vault (or the mock Vault) does to write entries, checkpoints and bundles.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
@@ -76,7 +75,7 @@ pub fn event(i: u64, canonical_version: u64) -> LedgerEntry {
         "request_id": format!("req-{i}"),
         "agent_id": "agent-7",
         "policy_id": "refunds",
-        "intent_hash": hex::encode([i as u8; 32]),
+        "intent_hash": super::hex::encode([i as u8; 32]),
         "tool_name": "stripe_refund",
         "tool_args": {"amount": 100 + i, "currency": "usd", "note": "café"},
         "reason": "under the limit",
@@ -151,8 +150,8 @@ impl Writer {
 
     /// Sets the given event hash, its leaf hash and the signed receipt.
     pub fn finish_with_hash(&self, e: &mut LedgerEntry, event_hash: [u8; 32]) {
-        e.event_hash = hex::encode(event_hash);
-        e.leaf_hash = hex::encode(merkle::leaf_hash(&event_hash));
+        e.event_hash = super::hex::encode(event_hash);
+        e.leaf_hash = super::hex::encode(merkle::leaf_hash(&event_hash));
         e.receipt_algorithm = "Ed25519".into();
         e.receipt_key_id = self.kid.clone();
         self.sign_receipt(e);
@@ -175,7 +174,7 @@ impl Writer {
         c.signer_key_id = self.kid.clone();
         c.signature_algorithm = "Ed25519".into();
         let payload = hash::checkpoint_payload(c);
-        c.checkpoint_hash = hex::encode(hash::checkpoint_hash(&payload));
+        c.checkpoint_hash = super::hex::encode(hash::checkpoint_hash(&payload));
         c.checkpoint_signature = b64(&self.key.sign(&payload).to_bytes());
         c.checkpoint_payload = b64(&payload);
     }
@@ -184,7 +183,7 @@ impl Writer {
     pub fn seal(&mut self) -> LedgerCheckpoint {
         let id = self.checkpoints.len() as u64 + 1;
         for e in self.entries.iter_mut().filter(|e| e.leaf_index.is_none()) {
-            let leaf: [u8; 32] = hex::decode(&e.leaf_hash).unwrap().try_into().unwrap();
+            let leaf = super::hex::hash32(&e.leaf_hash);
             e.leaf_index = Some(self.tree.len());
             e.checkpoint_id = Some(id);
             self.tree.push(leaf);
@@ -193,7 +192,7 @@ impl Writer {
             "checkpoint_id": id,
             "microblock_id": id,
             "tree_size": self.tree.len(),
-            "root_hash": hex::encode(self.tree.root()),
+            "root_hash": super::hex::encode(self.tree.root()),
             "checkpoint_hash": "",
             "prev_checkpoint_hash": self.checkpoints.last().map_or("", |c| c.checkpoint_hash.as_str()),
             "signed_at": format!("2026-03-01T13:00:{:02}Z", id % 60),
@@ -219,7 +218,7 @@ impl Writer {
                 .consistency_proof(cp.tree_size, latest.tree_size)
                 .unwrap()
                 .iter()
-                .map(hex::encode)
+                .map(super::hex::encode)
                 .collect(),
             from_checkpoint: cp.clone(),
             to_checkpoint: latest,
@@ -232,7 +231,7 @@ impl Writer {
                 leaf_hash: e.leaf_hash.clone(),
                 leaf_index: index,
                 tree_size: cp.tree_size,
-                path: path.iter().map(hex::encode).collect(),
+                path: path.iter().map(super::hex::encode).collect(),
                 root_hash: None,
                 checkpoint: cp,
             },

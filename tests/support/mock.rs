@@ -1,0 +1,62 @@
+//! Helpers of the tests that run calls against the mock Vault: a guarded call that counts its
+//! body's runs, and a client of the vault in detach mode.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use ledgix::mock::MockVault;
+use ledgix::{Error, LedgixClient, PendingApproval, ReviewMode, ToolCall};
+
+/// Counts how many times a guarded body ran.
+#[derive(Debug, Clone, Default)]
+pub struct Runs(Arc<AtomicUsize>);
+
+impl Runs {
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    fn bump(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A guarded call of `tool(amount)` whose body counts its runs and returns the token it sees.
+pub async fn guarded(tool: &str, amount: u64, runs: &Runs) -> Result<String, Error> {
+    let runs = runs.clone();
+    ToolCall::new(tool)
+        .arg("amount", &amount)
+        .arg("currency", "usd")
+        .policy("refund-policy")
+        .run(async move {
+            runs.bump();
+            Ok(ledgix::current_token().expect("inside the body the token is in scope"))
+        })
+        .await
+}
+
+/// Makes `call` through `client` (in detach mode) with a body that does nothing, and returns
+/// the pending approval of the review that holds it; panics on any other outcome.
+pub async fn held(call: ToolCall, client: &LedgixClient) -> PendingApproval {
+    let err = call
+        .client(client)
+        .run(async { Ok::<_, Error>(()) })
+        .await
+        .unwrap_err();
+    let Error::ReviewPending(pending) = err else {
+        panic!("expected ReviewPending, got {err:?}")
+    };
+    pending
+}
+
+/// A client of `vault` in detach mode: a call held for review returns
+/// `Error::ReviewPending` at once instead of waiting for the decision.
+pub fn detached_client(vault: &MockVault) -> LedgixClient {
+    let config = vault
+        .config()
+        .to_builder()
+        .review_mode(ReviewMode::Detach)
+        .build()
+        .expect("the mock's config in detach mode");
+    LedgixClient::new(config).expect("a client of the mock Vault")
+}
