@@ -16,6 +16,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(any(feature = "rmcp", feature = "rig"))]
+mod adapter;
 mod b64;
 mod client;
 mod config;
@@ -30,6 +32,12 @@ mod manifest;
 pub mod mock;
 mod protocol;
 mod reviews;
+#[cfg(feature = "rig")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rig")))]
+pub mod rig;
+#[cfg(feature = "rmcp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rmcp")))]
+pub mod rmcp;
 mod sleep;
 pub mod token;
 
