@@ -6,7 +6,10 @@
 //!   `tools/call` asks the Vault with the MCP tool name and the exact `arguments` object the
 //!   client sent (policy and context from the run-time [`Manifest`] when given), and the tool
 //!   runs only when the Vault approved and the A-JWT verified — inside the clearance scope, so
-//!   [`current_token()`](crate::current_token) is the token in the tool.
+//!   [`current_token()`](crate::current_token) is the token in the tool. Keep the guarded
+//!   router in the server and name it in `#[tool_handler(router = self.tool_router)]`: by
+//!   default `#[tool_handler]` (and `#[tool_router(server_handler)]`) route through
+//!   `Self::tool_router()`, the unguarded router.
 //! - **One `#[tool]` method:** take [`Parameters<P>`] (this module's, in place of rmcp's) and
 //!   call [`Parameters::run`]: the arguments reach the body only through `run`, which asks
 //!   first. rmcp's `#[tool]` macro finds the type by its name, `Parameters`, so the input schema
@@ -46,19 +49,21 @@
 //!
 //! #[tool_router]
 //! impl Payments {
-//!     fn new(manifest: Option<ledgix::Manifest>) -> Self {
+//!     fn new(manifest: Option<ledgix_runtime::Manifest>) -> Self {
 //!         // Every tool of the router asks the Vault before it runs.
-//!         Payments { tool_router: ledgix::rmcp::guard_router(Self::tool_router(), manifest) }
+//!         Payments { tool_router: ledgix_runtime::rmcp::guard_router(Self::tool_router(), manifest) }
 //!     }
 //!
 //!     #[tool(description = "Refund a charge")]
 //!     async fn stripe_refund(&self, Plain(r): Plain<Refund>) -> String {
-//!         let _token = ledgix::current_token(); // the A-JWT that cleared this call
+//!         let _token = ledgix_runtime::current_token(); // the A-JWT that cleared this call
 //!         format!("refunded {} of {}", r.amount, r.charge_id)
 //!     }
 //! }
 //!
-//! #[tool_handler]
+//! // `router = self.tool_router`: the guarded router. Without it, `#[tool_handler]` (and
+//! // `#[tool_router(server_handler)]`) call `Self::tool_router()`, the unguarded one.
+//! #[tool_handler(router = self.tool_router)]
 //! impl ServerHandler for Payments {}
 //! # fn main() {}
 //! ```
@@ -109,10 +114,10 @@ where
 /// time.
 ///
 /// ```no_run
-/// # fn demo<S: Send + Sync + 'static>(router: rmcp::handler::server::tool::ToolRouter<S>) -> Result<(), ledgix::Error> {
-/// let client = ledgix::LedgixClient::from_env()?;
-/// let router = ledgix::rmcp::Guard::new()
-///     .manifest(ledgix::Manifest::from_env()?)
+/// # fn demo<S: Send + Sync + 'static>(router: rmcp::handler::server::tool::ToolRouter<S>) -> Result<(), ledgix_runtime::Error> {
+/// let client = ledgix_runtime::LedgixClient::from_env()?;
+/// let router = ledgix_runtime::rmcp::Guard::new()
+///     .manifest(ledgix_runtime::Manifest::from_env()?)
 ///     .client(&client)
 ///     .router(router);
 /// # let _ = router; Ok(()) }
@@ -290,7 +295,7 @@ fn refusal(text: String) -> CallToolResponse {
 ///     #[tool(description = "Refund a charge")]
 ///     async fn stripe_refund(
 ///         &self,
-///         args: ledgix::rmcp::Parameters<Refund>,
+///         args: ledgix_runtime::rmcp::Parameters<Refund>,
 ///     ) -> Result<CallToolResponse, ErrorData> {
 ///         args.policy("refunds-v1")
 ///             .run(|r| async move { format!("refunded {} of {}", r.amount, r.charge_id) })
