@@ -37,7 +37,7 @@
 //! rule names the tool, every routed tool asks the Vault.
 //!
 //! ```no_run
-//! use rmcp::handler::server::{tool::ToolRouter, wrapper::Parameters as Plain};
+//! use rmcp::handler::server::{tool::ToolRouter, wrapper::Parameters};
 //! use rmcp::{ServerHandler, tool, tool_handler, tool_router};
 //! use rmcp::schemars;
 //!
@@ -55,7 +55,7 @@
 //!     }
 //!
 //!     #[tool(description = "Refund a charge")]
-//!     async fn stripe_refund(&self, Plain(r): Plain<Refund>) -> String {
+//!     async fn stripe_refund(&self, Parameters(r): Parameters<Refund>) -> String {
 //!         let _token = ledgix_runtime::current_token(); // the A-JWT that cleared this call
 //!         format!("refunded {} of {}", r.amount, r.charge_id)
 //!     }
@@ -275,8 +275,9 @@ fn refusal(text: String) -> CallToolResponse {
 /// asks the Vault first: the guarded path for a single tool.
 ///
 /// Use it in place of rmcp's `Parameters<P>`. rmcp's `#[tool]` macro recognises a parameter
-/// type named `Parameters` and derives the tool's input schema from `P`, so the published
-/// schema is unchanged. It takes the whole `arguments` object of the call: the Vault sees the
+/// type named `Parameters` (by name: write `ledgix_runtime::rmcp::Parameters<P>` or import it
+/// unrenamed; an alias publishes an empty schema) and derives the tool's input schema from
+/// `P`, so the published schema is unchanged. It takes the whole `arguments` object of the call: the Vault sees the
 /// MCP tool name and exactly that object, and `P` is deserialized from it before anything is
 /// asked (wrong-typed arguments are answered as rmcp answers them, `isError`, and never reach
 /// the Vault).
