@@ -100,6 +100,10 @@ impl Plan {
     }
 }
 
+#[cfg(feature = "rmcp")]
+#[path = "bench_sections/mcp.rs"]
+mod mcp_section;
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let plan = Plan::from_env();
@@ -205,6 +209,13 @@ async fn run_section(name: &str, plan: Plan) -> R<()> {
         "decisions" => {
             note("mock Vault: decisions per second");
             serde_json::to_string(&vault_decisions(plan).await?)?
+        }
+        // Lane A's section (issue 13); the lead moves it into the new harness.
+        #[cfg(feature = "rmcp")]
+        "mcp" => {
+            note("mcp: guarded tools/call against unguarded + the Vault floor, in process");
+            let quick = std::env::var("LEDGIX_BENCH_QUICK").is_ok_and(|v| v == "1");
+            serde_json::to_string(&mcp_section::run(quick).await)?
         }
         other => return Err(format!("no section `{other}`").into()),
     };
