@@ -12,9 +12,12 @@ use rig_agent::tool::{ToolContext, ToolSet};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-/// What the inner tool saw each time it ran: its token and the claims' tool name.
+/// What the inner tool saw in one run: its token and the claims' tool name.
+type Seen = (Option<String>, Option<String>);
+
+/// Every run of the inner tool.
 #[derive(Clone, Default)]
-struct Runs(Arc<Mutex<Vec<(Option<String>, Option<String>)>>>);
+struct Runs(Arc<Mutex<Vec<Seen>>>);
 
 impl Runs {
     fn record(&self) {
