@@ -10,6 +10,19 @@
 //! and `mock`). This crate re-exports [`ledgix_runtime`] and [`ledgix_macros`]; the `mock`
 //! feature adds `mock`, a stateful fake Vault on loopback, and `test-util` (also on with
 //! `mock`) adds `token::TokenSigner`, to mint A-JWTs in tests.
+//!
+//! # Agent frameworks
+//!
+//! - Feature `rmcp`: `ledgix::rmcp` guards the tools of an MCP server built with
+//!   [rmcp](https://crates.io/crates/rmcp) 3.11, the official Rust MCP SDK.
+//!   `rmcp::guard_router(router, manifest)` makes every `tools/call` ask the Vault with the MCP
+//!   tool name and the exact arguments object, runs the tool inside the clearance scope, and
+//!   answers a denial as a `CallToolResult` with `isError: true` whose text is
+//!   [`Error::tool_message`]; `rmcp::Parameters<P>` guards one `#[tool]` method. See
+//!   `examples/mcp_server.rs`.
+//! - Feature `rig`: `ledgix::rig::Guarded<T>` wraps any [rig](https://rig.rs) tool (same name and
+//!   schema); a denial is rig's own refusal. **Needs rustc 1.95 or newer** (rig-core 0.44), unlike
+//!   the rest of the crate (MSRV 1.88); it also builds rig-agent, whose `ToolSet` runs the tools.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -43,6 +43,7 @@ sections! {
     decisions,
     cache,
     gateway,
+    mcp,
 }
 
 /// What a section's `run` may return.
