@@ -14,10 +14,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::{line, more};
+use ledgix::Error;
 use ledgix::ledger::{TrustedKeys, verify_proof_bundle};
 use ledgix::mock::Rule;
-use ledgix::{Error, TokenVerifier};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 /// Charges a card. Runs only once the Vault approved and its A-JWT verified; the token travels
 /// on to the payment gateway, which checks it against exactly the arguments it receives.
@@ -37,7 +37,11 @@ async fn create_stripe_payment(
     let answer: Value = request.json(&args).send().await?.json().await?;
     match answer["id"].as_str() {
         Some(id) => Ok((request_id.unwrap_or_default(), id.to_string())),
-        None => anyhow::bail!("gateway refused: {}", answer["error"]),
+        None => anyhow::bail!(
+            "gateway refused: {}: {}",
+            answer["error"],
+            answer["message"]
+        ),
     }
 }
 
@@ -134,28 +138,19 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Downstream, the payment API: it accepts a charge only with a valid A-JWT of the Vault's
-/// `keys`, bound to the charge's exact arguments (401 otherwise). Returns its URL.
-async fn start_gateway(keys: ledgix::KeySet) -> std::io::Result<String> {
-    use axum::{Json, http::HeaderMap, http::StatusCode, routing::post};
-    let verifier = TokenVerifier::from_key_set(keys, "alcv-vault", "ledgix-sdk");
-    let charge = move |headers: HeaderMap, Json(args): Json<Map<String, Value>>| {
-        let verifier = verifier.clone();
-        async move {
-            let bearer = headers.get("authorization").and_then(|v| v.to_str().ok());
-            let token = bearer.and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
-            match verifier.verify_bound(token, PAY, &args) {
-                Ok(claims) => (StatusCode::OK, Json(json!({"id": claims.jti}))),
-                Err(e) => (
-                    StatusCode::UNAUTHORIZED,
-                    Json(json!({"error": e.to_string()})),
-                ),
-            }
-        }
-    };
+/// Downstream, the payment API behind `ledgix::gateway`: it takes a charge only with a valid
+/// A-JWT of the Vault's `keys` for this tool, bound to the charge's exact JSON body and used
+/// once (401/403 and a JSON reason otherwise; the handler never runs). Returns its URL.
+async fn start_gateway(keys: ledgix::KeySet) -> anyhow::Result<String> {
+    use axum::{Json, routing::post};
+    use ledgix::gateway::{Cleared, Gateway};
+    let gateway = Gateway::builder().trusted_keys(keys).tool(PAY).build()?;
+    let charge = |Cleared(claims): Cleared| async move { Json(json!({"id": claims.jti})) };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/v1/payments", listener.local_addr()?);
-    let app = axum::Router::new().route("/v1/payments", post(charge));
+    let app = axum::Router::new()
+        .route("/v1/payments", post(charge))
+        .layer(gateway.layer());
     tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(url)
 }

@@ -12,12 +12,12 @@ use std::task::{Context, Poll};
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Request};
 use axum::routing::post;
-use support::gateway::{TOOL, object, payment};
 use ledgix::gateway::{Gateway, GatewayError};
 use ledgix::token::TokenSigner;
 use ledgix::{Audience, TokenClaims, tool_args_hash};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
+use support::gateway::{TOOL, object, payment};
 use tower::ServiceExt;
 
 fn signer() -> TokenSigner {

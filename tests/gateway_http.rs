@@ -6,11 +6,11 @@ mod support;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use support::gateway::*;
 use ledgix::gateway::{Binding, Gateway};
 use ledgix::mock::MockVault;
 use ledgix::{MemoryReplayStore, ToolCall, tool_args_hash};
 use serde_json::{Value, json};
+use support::gateway::*;
 
 fn pinned(vault: &MockVault) -> ledgix::gateway::GatewayBuilder {
     Gateway::builder().trusted_keys_json(&vault.trusted_keys_json())

@@ -17,8 +17,8 @@ use std::time::{Duration, SystemTime};
 use ledgix::mock::{MockVault, Rule};
 use ledgix::redis::RedisReplayStore;
 use ledgix::{Config, Error, LedgixClient, PendingApproval, ReplayStore, ReviewMode, ToolCall};
-use support::redis::RedisServer;
 use serde_json::{Map, Value, json};
+use support::redis::RedisServer;
 
 fn in_secs(secs: u64) -> SystemTime {
     SystemTime::now() + Duration::from_secs(secs)

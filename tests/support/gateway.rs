@@ -1,7 +1,6 @@
 //! Helpers of the `gateway_*` tests: a real mock Vault issuing real tokens, a real axum
 //! service behind the gateway on loopback that counts its calls, and raw HTTP requests.
 
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 

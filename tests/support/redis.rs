@@ -6,7 +6,6 @@
 //! `LEDGIX_REQUIRE_SYSTEM_DEPS=1` (what `.ci/run` sets, after installing it) they fail instead.
 //! `LEDGIX_SKIP_REDIS_TESTS=1` skips on purpose either way.
 
-
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;

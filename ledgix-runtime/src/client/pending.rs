@@ -23,7 +23,9 @@ use crate::token::TokenClaims;
 pub struct PendingApproval {
     client: LedgixClient,
     initial: Arc<ClearanceResponse>,
-    call: Option<BoundCall>,
+    /// Boxed: `Error::ReviewPending` carries this struct, and every `Result<_, Error>` pays
+    /// for its size.
+    call: Option<Box<BoundCall>>,
     approval: Arc<Mutex<Approval>>,
 }
 
@@ -52,7 +54,7 @@ impl PendingApproval {
         PendingApproval {
             client,
             initial: Arc::new(initial),
-            call,
+            call: call.map(Box::new),
             approval: Arc::default(),
         }
     }
@@ -75,10 +77,10 @@ impl PendingApproval {
     /// Binds a resumed request to the tool and arguments it was made for, so its token is
     /// checked against them before [`run`](Self::run) runs a body.
     pub fn bind(mut self, tool: impl Into<String>, tool_args: Map<String, Value>) -> Self {
-        self.call = Some(BoundCall {
+        self.call = Some(Box::new(BoundCall {
             tool: tool.into(),
             tool_args,
-        });
+        }));
         self
     }
 
@@ -136,7 +138,7 @@ impl PendingApproval {
             .await?;
         let claims = self
             .client
-            .verify_response(&response, self.call.as_ref())
+            .verify_response(&response, self.call.as_deref())
             .await?;
         Ok((response, claims))
     }
