@@ -5,6 +5,8 @@
 //! `with_delegation` inside a guarded body), counterparty hints, and the maximum token
 //! lifetime (fail closed: the body runs zero times).
 
+mod support;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -28,17 +30,10 @@ const ATTRIBUTION: &[&str] = &[
 ];
 
 /// The bodies of the `/request-clearance` requests `vault` received, oldest first.
-fn asked(vault: &MockVault) -> Vec<Value> {
-    vault
-        .requests()
-        .into_iter()
-        .filter(|r| r.path == "/request-clearance")
-        .map(|r| r.body)
-        .collect()
-}
-
 fn last_asked(vault: &MockVault) -> Value {
-    asked(vault).pop().expect("the Vault was asked")
+    support::mock::asked(vault)
+        .pop()
+        .expect("the Vault was asked")
 }
 
 fn client_with(vault: &MockVault, f: impl FnOnce(ConfigBuilder) -> ConfigBuilder) -> LedgixClient {
@@ -165,7 +160,7 @@ async fn the_principal_comes_from_the_configuration_and_a_call_overrides_it() {
     })
     .await
     .expect("approved");
-    let bodies = asked(&vault);
+    let bodies = support::mock::asked(&vault);
     assert_eq!(bodies[0]["human_principal"], json!("alice@example.com"));
     assert_eq!(bodies[1]["human_principal"], json!("bob@example.com"));
 
@@ -274,7 +269,7 @@ async fn inside_a_guarded_body_one_call_delegates_from_its_token() {
         .await
         .expect("approved");
     assert_eq!(sub_runs, 2);
-    let bodies: HashMap<String, Value> = asked(&vault)
+    let bodies: HashMap<String, Value> = support::mock::asked(&vault)
         .into_iter()
         .map(|b| (b["tool_name"].as_str().unwrap_or_default().to_string(), b))
         .collect();
@@ -305,7 +300,7 @@ async fn counterparty_hints_fill_what_the_caller_leaves_unset() {
         })
         .await
         .expect("approved");
-    let bodies = asked(&vault);
+    let bodies = support::mock::asked(&vault);
     assert_eq!(
         bodies[0]["destination_uri"],
         json!("https://api.stripe.com")

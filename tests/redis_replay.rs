@@ -9,14 +9,13 @@
 
 mod support;
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::{Duration, SystemTime};
 
 use ledgix::mock::{MockVault, Rule};
 use ledgix::redis::RedisReplayStore;
-use ledgix::{Config, Error, LedgixClient, PendingApproval, ReplayStore, ReviewMode, ToolCall};
+use ledgix::{Config, Error, LedgixClient, ReplayStore, ReviewMode, ToolCall};
 use serde_json::{Map, Value, json};
 use support::redis::RedisServer;
 
@@ -320,30 +319,10 @@ async fn four_clients_with_their_own_redis_connections_resume_one_approval_once(
     let id = pending.request_id().to_string();
     vault.approve(&id).await;
 
-    let runs = Arc::new(AtomicUsize::new(0));
-    let tasks: Vec<_> = clients
-        .iter()
-        .map(|client| {
-            let resumed = PendingApproval::resume(client, id.clone())
-                .unwrap()
-                .bind("wire_transfer", args(wire.clone()));
-            tokio::spawn(resumed.run(counted(runs.clone())))
-        })
-        .collect();
-    let mut outcomes = HashSet::new();
-    let mut replays = 0;
-    for task in tasks {
-        match task.await.unwrap() {
-            Ok(()) => {
-                outcomes.insert("ran");
-            }
-            Err(Error::ReplayDetected { .. }) => replays += 1,
-            Err(other) => panic!("expected a run or a replay, got {other:?}"),
-        }
-    }
-    assert_eq!(runs.load(SeqCst), 1, "one approval runs one body");
+    let (runs, replays) =
+        support::mock::resume_everywhere(&clients, &id, "wire_transfer", &args(wire.clone())).await;
+    assert_eq!(runs, 1, "one approval runs one body");
     assert_eq!(replays, 3);
-    assert!(outcomes.contains("ran"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,6 +2,8 @@
 //! agent runs tools) against the mock Vault on loopback. Every failure path proves the inner
 //! tool ran zero times.
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 
 use ledgix::mock::{MockVault, Rule};
@@ -107,15 +109,6 @@ async fn execute(set: &ToolSet, args: Value) -> ToolResult {
         .await
 }
 
-fn asked(vault: &MockVault) -> Vec<Value> {
-    vault
-        .requests()
-        .into_iter()
-        .filter(|r| r.path == "/request-clearance")
-        .map(|r| r.body)
-        .collect()
-}
-
 fn feedback(result: &ToolResult) -> String {
     result.output().as_text().unwrap_or_default().to_string()
 }
@@ -159,7 +152,7 @@ async fn approved_runs_the_tool_once_under_its_token_with_the_arguments_as_sent(
         "current_token() works in the inner tool"
     );
     assert_eq!(ran[0].1.as_deref(), Some("stripe_refund"));
-    let asked = asked(&vault);
+    let asked = support::mock::asked(&vault);
     assert_eq!(asked.len(), 1);
     assert_eq!(asked[0]["tool_name"], "stripe_refund");
     assert_eq!(asked[0]["tool_args"], args);
@@ -244,7 +237,10 @@ async fn wrong_arguments_never_reach_the_vault() {
             feedback(&result)
         );
     }
-    assert!(asked(&vault).is_empty(), "the Vault was never asked");
+    assert!(
+        support::mock::asked(&vault).is_empty(),
+        "the Vault was never asked"
+    );
     assert_eq!(runs.count(), 0);
 }
 
@@ -297,7 +293,7 @@ async fn policy_and_context_come_from_the_manifest_unless_given() {
     );
     let result = execute(&set, json!({"charge_id": "ch_1", "amount": 5})).await;
     assert!(result.is_success(), "{}", feedback(&result));
-    let asked = asked(&vault);
+    let asked = support::mock::asked(&vault);
     assert_eq!(asked[0]["context"]["policy_id"], "financial-high-risk");
     assert_eq!(asked[0]["context"]["risk_level"], "high");
     assert_eq!(asked[0]["context"]["ticket"], "T-1");

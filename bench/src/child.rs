@@ -23,6 +23,19 @@ pub struct ChildVault {
 }
 
 impl ChildVault {
+    /// A client of this Vault (agent `AGENT`) and the floor against it, both with the keys
+    /// of one JWKS fetch.
+    pub async fn client_and_floor(&self) -> R<(ledgix::LedgixClient, crate::floor::Floor)> {
+        let client = ledgix::LedgixClient::new(
+            ledgix::Config::builder()
+                .vault_url(self.url.clone())
+                .agent_id(crate::calls::AGENT)
+                .build()?,
+        )?;
+        let floor = crate::floor::Floor::new(&self.url, &client.fetch_jwks().await?)?;
+        Ok((client, floor))
+    }
+
     /// Starts this program with [`SERVE_MOCK_ARG`] and asks its URL.
     pub async fn start() -> R<ChildVault> {
         let mut child = tokio::process::Command::new(std::env::current_exe()?)

@@ -4,11 +4,9 @@
 //! does not follow children by default), the difference of the two profiles per call is where
 //! the guard's extra CPU goes.
 
-use ledgix::{Config, LedgixClient};
 use ledgix_bench::R;
-use ledgix_bench::calls::{AGENT, guard_call_with};
+use ledgix_bench::calls::guard_call_with;
 use ledgix_bench::child::ChildVault;
-use ledgix_bench::floor::Floor;
 
 /// Runs `calls` calls of `kind` (`guard` or `floor`).
 pub async fn calls(kind: &str, calls: u64) -> R<()> {
@@ -18,14 +16,8 @@ pub async fn calls(kind: &str, calls: u64) -> R<()> {
         other => return Err(format!("--calls takes guard or floor, not `{other}`").into()),
     };
     let vault = ChildVault::start().await?;
-    let client = LedgixClient::new(
-        Config::builder()
-            .vault_url(vault.url.clone())
-            .agent_id(AGENT)
-            .build()?,
-    )?;
     // Both kinds fetch the JWKS once, so the setup of the two profiles is the same.
-    let floor = Floor::new(&vault.url, &client.fetch_jwks().await?)?;
+    let (client, floor) = vault.client_and_floor().await?;
     let outcome = tokio::spawn(async move {
         for n in 0..50 + calls {
             if guard {

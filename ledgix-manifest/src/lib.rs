@@ -26,7 +26,7 @@ mod glob;
 mod manifest;
 
 pub use glob::Glob;
-pub use manifest::{Manifest, ParseError, Rule};
+pub use manifest::{Manifest, ParseError, Rule, kind as json_kind};
 
 /// The environment variable that names the manifest file (`instrument!` at compile time,
 /// `ledgix::Manifest::from_env` at run time).

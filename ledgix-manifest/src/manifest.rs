@@ -306,8 +306,8 @@ fn fold(key: &str) -> String {
         .collect()
 }
 
-/// "a number", "an array"... for messages.
-fn kind(value: &Value) -> &'static str {
+/// "a number", "an array"... for messages (also the mock Vault's rules file's).
+pub fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

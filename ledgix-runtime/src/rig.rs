@@ -47,7 +47,6 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::adapter::{CallSettings, NotRun, Stopped, schema};
-use crate::client::LedgixClient;
 use crate::error::Error;
 use crate::manifest::Manifest;
 
@@ -68,29 +67,12 @@ impl<T: Tool> Guarded<T> {
         }
     }
 
-    /// Sets the policy (sent as `context.policy_id`); wins over a manifest's.
-    pub fn policy(mut self, policy_id: impl Into<String>) -> Self {
-        self.settings.policy = Some(policy_id.into());
-        self
-    }
-
-    /// Adds a context entry for the Vault's policy judge; wins over a manifest's.
-    pub fn context(mut self, key: &str, value: impl Into<Value>) -> Self {
-        self.settings.context.insert(key.to_string(), value.into());
-        self
-    }
+    crate::adapter::call_settings_methods!();
 
     /// Policy and context from `manifest`'s first rule matching the tool's name (what
     /// [`policy`](Self::policy) and [`context`](Self::context) set keeps precedence).
     pub fn manifest(mut self, manifest: &Manifest) -> Self {
         self.settings.apply_manifest(manifest, T::NAME);
-        self
-    }
-
-    /// Asks this client (a task-local client from [`with_client`](crate::with_client) still
-    /// wins).
-    pub fn client(mut self, client: &LedgixClient) -> Self {
-        self.settings.client = Some(client.clone());
         self
     }
 

@@ -60,3 +60,47 @@ pub fn detached_client(vault: &MockVault) -> LedgixClient {
         .expect("the mock's config in detach mode");
     LedgixClient::new(config).expect("a client of the mock Vault")
 }
+
+/// Every one of `clients` resumes the approved request `id` (bound to `tool` and `args`) at
+/// once, each with a body that counts its runs. Returns how many bodies ran and how many
+/// resumptions were refused as replays; any other outcome panics.
+pub async fn resume_everywhere(
+    clients: &[LedgixClient],
+    id: &str,
+    tool: &str,
+    args: &serde_json::Map<String, serde_json::Value>,
+) -> (usize, usize) {
+    let runs = Runs::default();
+    let tasks: Vec<_> = clients
+        .iter()
+        .map(|client| {
+            let resumed = PendingApproval::resume(client, id.to_string())
+                .unwrap()
+                .bind(tool, args.clone());
+            let runs = runs.clone();
+            tokio::spawn(resumed.run(async move {
+                runs.bump();
+                Ok::<_, Error>(())
+            }))
+        })
+        .collect();
+    let mut replays = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => {}
+            Err(Error::ReplayDetected { .. }) => replays += 1,
+            Err(other) => panic!("expected a run or a replay, got {other:?}"),
+        }
+    }
+    (runs.count(), replays)
+}
+
+/// The bodies of the clearance requests `vault` received, oldest first.
+pub fn asked(vault: &MockVault) -> Vec<serde_json::Value> {
+    vault
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/request-clearance")
+        .map(|r| r.body)
+        .collect()
+}

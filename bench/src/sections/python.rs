@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use ledgix::ledger::{ProofBundle, TrustedKeys, verify_proof_bundle};
-use ledgix::{ClearanceRequest, Config, LedgixClient};
+use ledgix::{ClearanceRequest, LedgixClient};
 use ledgix_bench::calls::{AGENT, CHARGE, CURRENCY, TOOL, refund_request_id};
 use ledgix_bench::child::ChildVault;
 use ledgix_bench::floor::Floor;
@@ -39,13 +39,7 @@ pub async fn run(quick: bool) -> R<Vec<Figure>> {
         Err(why) => return Ok(unavailable(&why)),
     };
     let mut vault = ChildVault::start().await?;
-    let client = LedgixClient::new(
-        Config::builder()
-            .vault_url(vault.url.clone())
-            .agent_id(AGENT)
-            .build()?,
-    )?;
-    let floor = Floor::new(&vault.url, &client.fetch_jwks().await?)?;
+    let (client, floor) = vault.client_and_floor().await?;
     let mut figures = match clearances(&python, &vault, &client, &floor, quick).await {
         Ok(f) => f,
         Err(e) => unavailable(&e.to_string())[..2].to_vec(),
@@ -383,19 +377,7 @@ async fn bundle_of_child(
     let request_id = refund_request_id(client, 0)
         .await?
         .ok_or("no clearance in scope")?;
-    let mut set = tokio::task::JoinSet::new();
-    for t in 0..16 {
-        let floor = floor.clone();
-        set.spawn(async move {
-            for n in (t..EVENTS).step_by(16) {
-                floor.call(n).await?;
-            }
-            Ok::<_, BoxError>(())
-        });
-    }
-    while let Some(joined) = set.join_next().await {
-        joined??;
-    }
+    floor.fill(EVENTS).await?;
     vault.ask("seal").await?;
     for n in 0..64 {
         floor.call(n).await?;

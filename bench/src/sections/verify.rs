@@ -11,7 +11,7 @@ use ledgix_bench::calls::refund_request_id;
 use ledgix_bench::floor::Floor;
 use ledgix_bench::ledger_floor::CryptoFloor;
 use ledgix_bench::stats::{Spread, micros, pair_order, ratio, Side};
-use ledgix_bench::{BoxError, Figure, R};
+use ledgix_bench::{Figure, R};
 
 use super::say;
 
@@ -87,19 +87,7 @@ pub async fn sealed_bundle() -> R<(ProofBundle, TrustedKeys)> {
     let request_id = refund_request_id(&client, 0)
         .await?
         .ok_or("no clearance in scope")?;
-    let mut set = tokio::task::JoinSet::new();
-    for t in 0..16 {
-        let floor = floor.clone();
-        set.spawn(async move {
-            for n in (t..EVENTS).step_by(16) {
-                floor.call(n).await?;
-            }
-            Ok::<_, BoxError>(())
-        });
-    }
-    while let Some(joined) = set.join_next().await {
-        joined??;
-    }
+    floor.fill(EVENTS).await?;
     vault.seal().await;
     for n in 0..64 {
         floor.call(n).await?;

@@ -147,6 +147,32 @@ pub(crate) fn schema_message(problem: &str) -> String {
     )
 }
 
+/// The builder methods every adapter wrapper shares (`policy`, `context`, `client`), for a
+/// wrapper with a `settings: CallSettings` field.
+macro_rules! call_settings_methods {
+    () => {
+        /// Sets the policy (sent as `context.policy_id`); wins over a manifest's.
+        pub fn policy(mut self, policy_id: impl Into<String>) -> Self {
+            self.settings.policy = Some(policy_id.into());
+            self
+        }
+
+        /// Adds a context entry for the Vault's policy judge; wins over a manifest's.
+        pub fn context(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+            self.settings.context.insert(key.to_string(), value.into());
+            self
+        }
+
+        /// Asks this client (a task-local client from [`with_client`](crate::with_client)
+        /// still wins).
+        pub fn client(mut self, client: &crate::LedgixClient) -> Self {
+            self.settings.client = Some(client.clone());
+            self
+        }
+    };
+}
+pub(crate) use call_settings_methods;
+
 #[cfg(test)]
 mod tests {
     use super::*;

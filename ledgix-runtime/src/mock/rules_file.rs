@@ -84,16 +84,7 @@ impl RulesFile {
     }
 }
 
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
+use ledgix_manifest::json_kind as kind;
 
 /// Refuses fields other than `allowed`.
 fn only_fields(
