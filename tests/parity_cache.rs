@@ -17,9 +17,15 @@ use serde_json::{Map, Value, json};
 
 const TOOL: &str = "stripe_refund";
 
-/// A client of `vault` with the decision cache on, tuned by `tune`.
+/// A client of `vault` with the decision cache on, tuned by `tune`. Counterparty hints off: the
+/// tests compare the wire with exactly the fields they set (the hints have their own tests in
+/// parity_fields.rs, and the cache key covers them like any other field).
 fn cached(vault: &MockVault, tune: impl FnOnce(ConfigBuilder) -> ConfigBuilder) -> LedgixClient {
-    let builder = vault.config().to_builder().decision_cache(true);
+    let builder = vault
+        .config()
+        .to_builder()
+        .decision_cache(true)
+        .counterparty_hints(false);
     LedgixClient::new(tune(builder).build().unwrap()).unwrap()
 }
 
@@ -552,7 +558,9 @@ async fn the_mock_vault_checks_each_mint_against_what_it_decided() {
         .rule(Rule::tool("stripe_payout").deny("no payouts"))
         .start()
         .await;
-    let client = vault.client();
+    // No counterparty hints: the hand-written mint bodies below carry no destination.
+    let config = vault.config().to_builder().counterparty_hints(false);
+    let client = LedgixClient::new(config.build().unwrap()).unwrap();
     let approved = client
         .request_clearance(&ClearanceRequest::new(TOOL).arg("amount", 45).policy("p1"))
         .await
