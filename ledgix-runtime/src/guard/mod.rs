@@ -199,7 +199,10 @@ impl ToolCall {
         F: Future<Output = Result<T, E>>,
         E: From<Error>,
     {
-        let active = self.clear().await.map_err(E::from)?;
+        // Boxed: the clearance (retries, polling, the cache's mint, verification) is a large
+        // state machine, and a body that runs guarded calls of its own nests it; inline, a few
+        // levels overflow a debug build's 2 MiB thread stack.
+        let active = Box::pin(self.clear()).await.map_err(E::from)?;
         context::run_cleared(active, body).await
     }
 
@@ -225,7 +228,10 @@ impl ToolCall {
         F: Future<Output = Result<T, E>>,
         E: From<Error>,
     {
-        let active = self.clear().await.map_err(E::from)?;
+        // Boxed: the clearance (retries, polling, the cache's mint, verification) is a large
+        // state machine, and a body that runs guarded calls of its own nests it; inline, a few
+        // levels overflow a debug build's 2 MiB thread stack.
+        let active = Box::pin(self.clear()).await.map_err(E::from)?;
         let clearance = active.response.clone();
         let output = context::run_cleared(active, body).await?;
         Ok((output, clearance))
