@@ -1,4 +1,4 @@
-//! Guard the tools of an MCP server built with [`rmcp`](::rmcp), the official Rust MCP SDK.
+//! Guard the tools of an MCP server built with [`rmcp`], the official Rust MCP SDK.
 //!
 //! Two ways, which combine:
 //!
