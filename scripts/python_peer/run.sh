@@ -11,25 +11,8 @@ target="${CARGO_TARGET_DIR:-target}"
 venv="$target/python-peer-venv"
 peer="ledgix-python==0.4.0"
 
-if ! command -v python3 >/dev/null 2>&1; then
-    echo "python-peer: SKIP (python3 not found)"
-    exit 0
-fi
-mkdir -p "$target"
-
-if ! "$venv/bin/python" -c 'import importlib.metadata as m, sys; sys.exit(m.version("ledgix-python") != "0.4.0")' 2>/dev/null; then
-    rm -rf "$venv"
-    if ! python3 -m venv "$venv" >/dev/null 2>&1; then
-        echo "python-peer: SKIP (python3 cannot create a virtual environment: is python3-venv installed?)"
-        exit 0
-    fi
-    if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-            --timeout 30 --retries 1 "$peer" >"$target/python-peer-pip.log" 2>&1; then
-        echo "python-peer: SKIP (pip could not install $peer; PyPI unreachable? see $target/python-peer-pip.log)"
-        rm -rf "$venv"
-        exit 0
-    fi
-fi
+. scripts/lib/peer_venv.sh
+peer_venv python-peer "$venv" ledgix-python 0.4.0 || exit 0
 
 if [ "${1:-}" = "--venv-only" ]; then
     echo "python-peer: $peer ready in $venv"
