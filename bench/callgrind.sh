@@ -42,7 +42,7 @@ BEGIN {
     n = 0
     name[++n] = "ToolCall::arg (arguments to JSON values)";    pattern[n] = "ToolCall::arg|to_tool_arg"
     name[++n] = "request JSON body (serde_json::to_vec)";      pattern[n] = "serialize.*ClearanceRequest|ClearanceRequest.*serialize"
-    name[++n] = "Idempotency-Key (uuid v4)";                   pattern[n] = "uuid::v4|Uuid::new_v4"
+    name[++n] = "Idempotency-Key (random::uuid_v4)";           pattern[n] = "random::uuid_v4"
     name[++n] = "answer parse (ClearanceResponse::from_json)"; pattern[n] = "ClearanceResponse::from_json"
     name[++n] = "token: JWS split, header, base64 (jws::parse)"; pattern[n] = "token::jws::parse"
     name[++n] = "token: verify (signature + claims)";          pattern[n] = "token::verify_compact"

@@ -28,18 +28,16 @@ pub(crate) fn with_error(item: TokenStream, e: syn::Error) -> TokenStream {
 
 fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let args = syn::parse2::<GuardedArgs>(attr)?;
-    let MaybeItemFn {
-        outer_attrs,
-        vis,
-        sig,
-        brace,
-        inner_attrs,
-        stmts,
-    } = parse_fn(item)?;
-    let spec = spec_from_args(args, &sig);
-    let body = guard_block(&spec, &sig, Body::Tokens { brace, stmts })?;
+    let f = parse_fn(item)?;
+    let spec = spec_from_args(args, &f.sig);
+    let body = Body::Tokens {
+        brace: f.brace,
+        stmts: f.stmts,
+    };
+    let body = guard_block(&spec, &f.sig, body)?;
+    let (outer_attrs, vis, sig, inner_attrs) = (&f.outer_attrs, &f.vis, &f.sig, &f.inner_attrs);
     let mut out = quote!(#(#outer_attrs)* #vis #sig);
-    brace.surround(&mut out, |tokens| {
+    f.brace.surround(&mut out, |tokens| {
         tokens.extend(quote!(#(#inner_attrs)* #body));
     });
     Ok(out)

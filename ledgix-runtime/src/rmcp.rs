@@ -86,7 +86,6 @@ use serde_json::{Value, json};
 use crate::adapter::{CallSettings, NotRun, Stopped, schema};
 use crate::client::LedgixClient;
 use crate::context::current_claims;
-use crate::error::Error;
 use crate::manifest::Manifest;
 use crate::token::binding::tool_args_hash;
 
@@ -215,11 +214,7 @@ impl<S: Send + Sync + 'static> GuardedRoute<S> {
                     .map_err(Stopped::Tool)
             })
             .await;
-        match outcome {
-            Ok(response) => Ok(response),
-            Err(Stopped::Tool(e)) => Err(e),
-            Err(Stopped::Ledgix(e)) => not_run(e, &tool),
-        }
+        answer(outcome, &tool)
     }
 }
 
@@ -251,9 +246,18 @@ fn take_handoff(tool: &str, args: &JsonObject) -> bool {
         && !handoff.taken.swap(true, Ordering::SeqCst)
 }
 
-/// How a call stopped by its clearance is answered: a decision as an `isError` result the
-/// model reads, a failure as a JSON-RPC error. Both say the tool was not run.
-fn not_run(error: Error, tool: &str) -> Result<CallToolResponse, ErrorData> {
+/// The answer to a guarded call: the tool's own when it ran; when its clearance stopped it, a
+/// decision as an `isError` result the model reads, a failure as a JSON-RPC error (both say
+/// the tool was not run).
+fn answer(
+    outcome: Result<CallToolResponse, Stopped<ErrorData>>,
+    tool: &str,
+) -> Result<CallToolResponse, ErrorData> {
+    let error = match outcome {
+        Ok(response) => return Ok(response),
+        Err(Stopped::Tool(e)) => return Err(e),
+        Err(Stopped::Ledgix(e)) => e,
+    };
     match NotRun::of(error, tool) {
         NotRun::Refused(e) => Ok(refusal(e.tool_message())),
         NotRun::Failed(e) => Err(ErrorData::internal_error(
@@ -398,10 +402,6 @@ impl<P> Parameters<P> {
                     .map_err(Stopped::Tool)
             })
             .await;
-        match outcome {
-            Ok(response) => Ok(response),
-            Err(Stopped::Tool(e)) => Err(e),
-            Err(Stopped::Ledgix(e)) => not_run(e, &tool),
-        }
+        answer(outcome, &tool)
     }
 }

@@ -121,23 +121,24 @@ impl<'a> Checker<'a> {
         Ok(())
     }
 
+    /// `allOf`, `anyOf`, `oneOf`, `not`: each alternative is checked at this same path.
     fn combinators(
         &self,
         s: &'a Map<String, Value>,
         value: &Value,
-        path: &mut String,
+        path: &str,
         depth: usize,
     ) -> Result<(), String> {
         if let Some(Value::Array(all)) = s.get("allOf") {
             for sub in all {
-                self.schema(sub, value, path, depth)?;
+                self.schema(sub, value, &mut path.to_owned(), depth)?;
             }
         }
         if let Some(Value::Array(any)) = s.get("anyOf") {
             let mut last = None;
             let matched =
                 any.iter().any(
-                    |sub| match self.schema(sub, value, &mut path.clone(), depth) {
+                    |sub| match self.schema(sub, value, &mut path.to_owned(), depth) {
                         Ok(()) => true,
                         Err(e) => {
                             last = Some(e);
@@ -153,7 +154,7 @@ impl<'a> Checker<'a> {
             let mut last = None;
             let mut matches = 0usize;
             for sub in one {
-                match self.schema(sub, value, &mut path.clone(), depth) {
+                match self.schema(sub, value, &mut path.to_owned(), depth) {
                     Ok(()) => matches += 1,
                     Err(e) => last = Some(e),
                 }
@@ -170,7 +171,7 @@ impl<'a> Checker<'a> {
             }
         }
         if let Some(not) = s.get("not")
-            && self.schema(not, value, &mut path.clone(), depth).is_ok()
+            && self.schema(not, value, &mut path.to_owned(), depth).is_ok()
         {
             return Err(format!(
                 "{}: {} is a value the schema rules out",

@@ -50,6 +50,13 @@ macro_rules! ok_scalars {
     };
 }
 
+/// Serializer methods that start a compound value: the checker itself walks its elements.
+macro_rules! compound {
+    ($($name:ident($($arg:ty),*)),*) => {
+        $(fn $name(self, $(_: $arg),*) -> Result<Checker, NonFinite> { Ok(self) })*
+    };
+}
+
 impl ser::Serializer for Checker {
     type Ok = ();
     type Error = NonFinite;
@@ -108,39 +115,15 @@ impl ser::Serializer for Checker {
     ) -> Result<(), NonFinite> {
         v.serialize(self).map_err(|e| at(&format!(".{variant}"), e))
     }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Checker, NonFinite> {
-        Ok(self)
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Checker, NonFinite> {
-        Ok(self)
-    }
-    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Checker, NonFinite> {
-        Ok(self)
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Checker, NonFinite> {
-        Ok(self)
-    }
-    fn serialize_map(self, _: Option<usize>) -> Result<Checker, NonFinite> {
-        Ok(self)
-    }
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Checker, NonFinite> {
-        Ok(self)
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Checker, NonFinite> {
-        Ok(self)
-    }
+    compound!(
+        serialize_seq(Option<usize>),
+        serialize_tuple(usize),
+        serialize_tuple_struct(&'static str, usize),
+        serialize_tuple_variant(&'static str, u32, &'static str, usize),
+        serialize_map(Option<usize>),
+        serialize_struct(&'static str, usize),
+        serialize_struct_variant(&'static str, u32, &'static str, usize)
+    );
 }
 
 /// Prefixes the location of a failure.
