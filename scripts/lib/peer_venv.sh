@@ -1,13 +1,16 @@
-# Shared by the peer checks (scripts/*_peer/run.sh): a Python venv under $target holding one
-# pinned package from PyPI. Source it from the repository root with $target set.
+# Shared by the peer checks (scripts/*_peer/run.sh): a Python venv under the cargo target
+# directory holding one pinned package from PyPI. Source it from the repository root.
 #
-#   peer_venv TAG VENV DIST VERSION || exit 0
+#   peer_venv TAG DIST VERSION || exit 0
 #
-# Returns 0 when VENV has DIST==VERSION (installing it when missing); otherwise prints
+# Sets $target (CARGO_TARGET_DIR or target) and $venv ($target/TAG-venv). Returns 0 when the
+# venv has DIST==VERSION (installing it when missing); otherwise prints
 # "TAG: SKIP (why) -- the check did NOT run" and returns 1 (no python3, no venv module, PyPI
 # unreachable: the pip log is $target/TAG-pip.log).
 peer_venv() {
-    local tag="$1" venv="$2" dist="$3" version="$4"
+    local tag="$1" dist="$2" version="$3"
+    target="${CARGO_TARGET_DIR:-target}"
+    venv="$target/$tag-venv"
     if ! command -v python3 >/dev/null 2>&1; then
         echo "$tag: SKIP (python3 not found) -- the check did NOT run"
         return 1

@@ -7,12 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 here=scripts/mcp_peer
-target="${CARGO_TARGET_DIR:-target}"
-venv="$target/mcp-peer-venv"
-version="2.3.0"
-
 . scripts/lib/peer_venv.sh
-peer_venv mcp-peer "$venv" mcp "$version" || exit 0
+peer_venv mcp-peer mcp 2.3.0 || exit 0
 
 cargo build --quiet --example mcp_server --features rmcp,mock
 exe="$target/debug/examples/mcp_server"

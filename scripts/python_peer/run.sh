@@ -7,15 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 here=scripts/python_peer
-target="${CARGO_TARGET_DIR:-target}"
-venv="$target/python-peer-venv"
-peer="ledgix-python==0.4.0"
-
 . scripts/lib/peer_venv.sh
-peer_venv python-peer "$venv" ledgix-python 0.4.0 || exit 0
+peer_venv python-peer ledgix-python 0.4.0 || exit 0
 
 if [ "${1:-}" = "--venv-only" ]; then
-    echo "python-peer: $peer ready in $venv"
+    echo "python-peer: ledgix-python 0.4.0 ready in $venv"
     exit 0
 fi
 
