@@ -64,6 +64,24 @@ impl Harness {
             .await
     }
 
+    /// A guarded `stripe_refund` with the one argument `name` = `value` (which may have no
+    /// JSON form), whose body counts its runs.
+    async fn refund_with_arg<T: serde::Serialize + ?Sized>(
+        &self,
+        name: &str,
+        value: &T,
+    ) -> Result<(), Error> {
+        let ran = self.ran.clone();
+        ToolCall::new("stripe_refund")
+            .arg(name, value)
+            .client(&self.client)
+            .run(async move {
+                ran.fetch_add(1, SeqCst);
+                Ok::<_, Error>(())
+            })
+            .await
+    }
+
     fn token(&self, jti: &str, amount: u64) -> String {
         self.issuer
             .token(jti, "stripe_refund", &refund_args(amount))
@@ -655,16 +673,7 @@ async fn arguments_that_do_not_serialize_fail_before_anything_is_sent() {
     let h = harness().await;
     let mut bad = std::collections::HashMap::new();
     bad.insert(vec![1u8], 1); // a map with non-string keys has no JSON form
-    let ran = h.ran.clone();
-    let err = ToolCall::new("stripe_refund")
-        .arg("weird", &bad)
-        .client(&h.client)
-        .run(async move {
-            ran.fetch_add(1, SeqCst);
-            Ok::<_, Error>(())
-        })
-        .await
-        .unwrap_err();
+    let err = h.refund_with_arg("weird", &bad).await.unwrap_err();
     assert!(
         matches!(&err, Error::ToolArgs(m) if m.contains("weird")),
         "{err:?}"
@@ -794,16 +803,7 @@ async fn wait_then_run_uses_the_verified_approval_once() {
 async fn non_finite_arguments_are_refused_before_anything_is_sent() {
     let h = harness().await;
     for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
-        let ran = h.ran.clone();
-        let err = ToolCall::new("stripe_refund")
-            .arg("amount", &bad)
-            .client(&h.client)
-            .run(async move {
-                ran.fetch_add(1, SeqCst);
-                Ok::<_, Error>(())
-            })
-            .await
-            .unwrap_err();
+        let err = h.refund_with_arg("amount", &bad).await.unwrap_err();
         assert!(
             matches!(&err, Error::ToolArgs(m) if m.contains("amount") && m.contains("null")),
             "{err:?}"
