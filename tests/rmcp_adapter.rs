@@ -13,9 +13,8 @@ use rmcp::handler::server::tool::ToolRouter;
 use rmcp::handler::server::wrapper::{Parameters, Parameters as Loose};
 use rmcp::model::{CallToolRequestParams, CallToolResponse, CallToolResult, ClientConfig};
 use rmcp::service::{RoleClient, RunningService};
-use rmcp::{ClientHandler, ErrorData, ServerHandler, ServiceError, ServiceExt, schemars};
+use rmcp::{ClientHandler, ErrorData, ServerHandler, ServiceError, ServiceExt};
 use rmcp::{tool, tool_handler, tool_router};
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 /// One run of a tool body: the tool, and the clearance it saw.
@@ -52,23 +51,10 @@ impl Runs {
     }
 }
 
-#[derive(Deserialize, schemars::JsonSchema)]
-struct Payment {
-    amount: u64,
-    currency: String,
-    customer_id: String,
-}
-
-#[derive(Deserialize, schemars::JsonSchema)]
-struct Refund {
-    charge_id: String,
-    amount: u64,
-}
-
-#[derive(Deserialize, schemars::JsonSchema)]
-struct Lookup {
-    customer_id: String,
-}
+/// The example server's argument types (`Payment`, `Refund`, `Lookup`).
+#[path = "../examples/common/payment_args.rs"]
+mod payment_args;
+use payment_args::{Lookup, Payment, Refund};
 
 #[derive(Clone)]
 struct Shop {
@@ -116,18 +102,27 @@ impl Shop {
         &self,
         args: ledgix::rmcp::Parameters<Lookup>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let runs = self.runs.clone();
-        args.policy("customer-data")
-            .run(|l| async move {
-                runs.record("lookup_customer");
-                format!("customer {}", l.customer_id)
-            })
-            .await
+        lookup(&self.runs, args).await
     }
 }
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for Shop {}
+
+/// The single-method path's body, `lookup_customer` of both servers: asks the Vault under
+/// the `customer-data` policy and, when cleared, records the run.
+async fn lookup(
+    runs: &Runs,
+    args: ledgix::rmcp::Parameters<Lookup>,
+) -> Result<CallToolResponse, ErrorData> {
+    let runs = runs.clone();
+    args.policy("customer-data")
+        .run(|l| async move {
+            runs.record("lookup_customer");
+            format!("customer {}", l.customer_id)
+        })
+        .await
+}
 
 #[derive(Clone, Default)]
 struct Client;
@@ -163,6 +158,12 @@ async fn call(
     client
         .call_tool(CallToolRequestParams::new(tool).with_arguments(obj(args)))
         .await
+}
+
+/// Asserts `result` is a tool error (`isError: true`) whose text says `says`.
+fn assert_tool_error(result: &CallToolResult, says: &str) {
+    assert_eq!(result.is_error, Some(true), "{}", text(result));
+    assert!(text(result).contains(says), "{}", text(result));
 }
 
 fn text(result: &CallToolResult) -> String {
@@ -330,8 +331,7 @@ async fn a_review_denied_through_the_mock_never_runs_the_tool() {
         }
     );
     let result = result.unwrap();
-    assert_eq!(result.is_error, Some(true));
-    assert!(text(&result).contains("not this one"), "{}", text(&result));
+    assert_tool_error(&result, "not this one");
     assert!(runs.of("stripe_refund").is_empty());
 }
 
@@ -421,12 +421,7 @@ async fn without_a_published_schema_wrong_arguments_may_be_asked_about_but_never
     )
     .await
     .unwrap();
-    assert_eq!(result.is_error, Some(true));
-    assert!(
-        text(&result).contains("failed to deserialize parameters"),
-        "{}",
-        text(&result)
-    );
+    assert_tool_error(&result, "failed to deserialize parameters");
     assert_eq!(
         asked(&vault).len(),
         1,
@@ -493,15 +488,8 @@ impl Lookups {
         &self,
         args: ledgix::rmcp::Parameters<Lookup>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let runs = self.runs.clone();
         assert_eq!(args.tool_name(), "lookup_customer");
-        args.client(&self.client)
-            .policy("customer-data")
-            .run(|l| async move {
-                runs.record("lookup_customer");
-                format!("customer {}", l.customer_id)
-            })
-            .await
+        lookup(&self.runs, args.client(&self.client)).await
     }
 }
 
@@ -547,23 +535,13 @@ async fn the_single_method_path_approves_denies_and_refuses_bad_arguments() {
     )
     .await
     .unwrap();
-    assert_eq!(result.is_error, Some(true));
-    assert!(
-        text(&result).contains("blocked customer"),
-        "{}",
-        text(&result)
-    );
+    assert_tool_error(&result, "blocked customer");
     assert!(text(&result).contains("request_id "), "{}", text(&result));
 
     let result = call(&client, "lookup_customer", json!({"customer_id": 7}))
         .await
         .unwrap();
-    assert_eq!(result.is_error, Some(true));
-    assert!(
-        text(&result).contains("failed to deserialize parameters"),
-        "{}",
-        text(&result)
-    );
+    assert_tool_error(&result, "failed to deserialize parameters");
 
     assert_eq!(
         runs.of("lookup_customer").len(),
