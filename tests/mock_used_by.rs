@@ -97,6 +97,14 @@ async fn every_token_has_its_own_jti_and_the_configured_ttl() {
     assert_eq!(runs.count(), 5);
 }
 
+/// A mock Vault that holds every `wire_*` call for a human reviewer.
+async fn wire_review_vault() -> MockVault {
+    MockVault::builder()
+        .rule(Rule::tool("wire_*").review())
+        .start()
+        .await
+}
+
 /// How a reviewer decides in [`reviewed_calls_wait_for_the_reviewer`].
 #[derive(Debug, Clone, Copy)]
 enum Reviewer {
@@ -112,10 +120,7 @@ async fn reviewed_calls_wait_for_the_reviewer() {
         (true, Reviewer::Endpoint),
         (false, Reviewer::Endpoint),
     ] {
-        let vault = MockVault::builder()
-            .rule(Rule::tool("wire_*").review())
-            .start()
-            .await;
+        let vault = wire_review_vault().await;
         let runs = Runs::default();
         let reviewer = async {
             let id = vault.next_pending_review().await;
@@ -229,10 +234,7 @@ async fn processing_can_end_in_review() {
 
 #[tokio::test]
 async fn detach_mode_parks_the_call_and_resumes_it_after_review() {
-    let vault = MockVault::builder()
-        .rule(Rule::tool("wire_*").review())
-        .start()
-        .await;
+    let vault = wire_review_vault().await;
     let client = detached_client(&vault);
     let runs = Runs::default();
     let pending = match ledgix::with_client(client, guarded("wire_transfer", 7, &runs)).await {
@@ -651,10 +653,7 @@ async fn each_decision_and_held_review_is_an_info_event() {
 /// endpoint takes `application/json` only, and the held call stays held.
 #[tokio::test]
 async fn a_decision_without_a_json_content_type_is_refused_and_decides_nothing() {
-    let vault = MockVault::builder()
-        .rule(Rule::tool("wire_*").review())
-        .start()
-        .await;
+    let vault = wire_review_vault().await;
     let runs = Runs::default();
     let reviewer = async {
         let id = vault.next_pending_review().await;
