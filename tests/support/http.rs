@@ -1,0 +1,15 @@
+//! Plain HTTP to the servers under test.
+
+use serde::de::DeserializeOwned;
+
+/// Sends `request` and reads the answer's JSON body as `T`; panics when there is no answer or
+/// its body is not that JSON.
+pub async fn json_answer<T: DeserializeOwned>(request: reqwest::RequestBuilder) -> T {
+    request
+        .send()
+        .await
+        .expect("the server answers")
+        .json()
+        .await
+        .expect("a JSON answer of the expected shape")
+}
