@@ -34,8 +34,13 @@ async fn counted(runs: Arc<AtomicUsize>) -> Result<(), Error> {
 }
 
 async fn store(redis: &RedisServer) -> RedisReplayStore {
+    store_with_timeout(redis, Duration::from_secs(2)).await
+}
+
+/// A store on the test's `redis-server` whose commands time out after `timeout`.
+async fn store_with_timeout(redis: &RedisServer, timeout: Duration) -> RedisReplayStore {
     RedisReplayStore::builder(redis.url())
-        .timeout(Duration::from_secs(2))
+        .timeout(timeout)
         .connect()
         .await
         .expect("connect to the test's redis-server")
@@ -169,11 +174,7 @@ async fn a_dead_redis_means_refusal_never_a_first_use_and_no_body_runs() {
     let Some(mut redis) = RedisServer::start("a_dead_redis_means_refusal") else {
         return;
     };
-    let store = RedisReplayStore::builder(redis.url())
-        .timeout(Duration::from_millis(500))
-        .connect()
-        .await
-        .unwrap();
+    let store = store_with_timeout(&redis, Duration::from_millis(500)).await;
     assert!(store.first_use("run:before", in_secs(300)).await.unwrap());
 
     let vault = MockVault::start().await;
@@ -230,11 +231,7 @@ async fn a_redis_that_does_not_answer_in_time_means_refusal() {
     let Some(redis) = RedisServer::start("a_redis_that_does_not_answer_in_time") else {
         return;
     };
-    let store = RedisReplayStore::builder(redis.url())
-        .timeout(Duration::from_millis(300))
-        .connect()
-        .await
-        .unwrap();
+    let store = store_with_timeout(&redis, Duration::from_millis(300)).await;
     assert!(store.first_use("run:warm", in_secs(300)).await.unwrap());
     redis.freeze();
     let outcomes: Vec<_> = (0..4)
