@@ -9,6 +9,7 @@ use ledgix::mock::{Decision, MockVault, RecordedRequest, Rule, RulesFile};
 use ledgix::{ClearanceStatus, Error, TokenVerifier, ToolCall};
 use serde_json::{Value, json};
 use support::mock::{Runs, detached_client, guarded};
+use support::http::status;
 
 #[tokio::test]
 async fn a_call_denied_on_purpose_never_runs_its_body() {
@@ -188,11 +189,8 @@ async fn the_decision_endpoint_answers_404_for_unknown_and_409_for_decided_reque
     assert_eq!(decide(id).await.unwrap().status(), 409);
     let bad = http
         .post(format!("{}/reviews/x/decision", vault.url()))
-        .json(&json!({"approve": "yes"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(bad.status(), 422);
+        .json(&json!({"approve": "yes"}));
+    assert_eq!(status(bad).await, 422);
 }
 
 #[tokio::test]
@@ -499,18 +497,10 @@ async fn malformed_requests_are_refused_with_422() {
         );
     }
     assert!(vault.ledger_entries().is_empty());
-    let unknown = http
-        .get(format!("{}/clearance-status/nope", vault.url()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(unknown.status(), 404);
-    let no_route = http
-        .get(format!("{}/nothing-here", vault.url()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(no_route.status(), 404);
+    let unknown = http.get(format!("{}/clearance-status/nope", vault.url()));
+    assert_eq!(status(unknown).await, 404);
+    let no_route = http.get(format!("{}/nothing-here", vault.url()));
+    assert_eq!(status(no_route).await, 404);
 }
 
 #[tokio::test]

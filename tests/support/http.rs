@@ -1,4 +1,4 @@
-//! Plain HTTP to the servers under test.
+//! Plain HTTP to the servers under test: an answer's JSON body or status.
 
 use serde::de::DeserializeOwned;
 
@@ -12,4 +12,9 @@ pub async fn json_answer<T: DeserializeOwned>(request: reqwest::RequestBuilder) 
         .json()
         .await
         .expect("a JSON answer of the expected shape")
+}
+
+/// Sends `request` and answers the status of its answer; panics when there is no answer.
+pub async fn status(request: reqwest::RequestBuilder) -> reqwest::StatusCode {
+    request.send().await.expect("the server answers").status()
 }
