@@ -134,13 +134,21 @@ impl ClientHandler for Client {
 }
 
 /// Serves `shop` and connects a client to it over an in-process pipe.
-async fn connect(shop: Shop) -> RunningService<RoleClient, Client> {
+/// Serves `server` to a new client over an in-process duplex pipe.
+async fn connect<S: ServerHandler>(server: S) -> RunningService<RoleClient, Client> {
     let (server_io, client_io) = tokio::io::duplex(64 * 1024);
     tokio::spawn(async move {
-        let server = shop.serve(server_io).await.expect("server starts");
+        let server = server.serve(server_io).await.expect("server starts");
         let _ = server.waiting().await;
     });
     Client.serve(client_io).await.expect("client connects")
+}
+
+/// A [`Shop`] guarded by `guard`, connected: its runs and its client.
+async fn guarded_shop(guard: Guard) -> (Runs, RunningService<RoleClient, Client>) {
+    let runs = Runs::default();
+    let client = connect(Shop::new(runs.clone(), Some(guard))).await;
+    (runs, client)
 }
 
 fn obj(v: Value) -> Map<String, Value> {
@@ -195,15 +203,21 @@ fn refund_denied() -> Rule {
     Rule::tool("stripe_refund").deny("refunds are frozen")
 }
 
+/// A mock Vault that holds every `stripe_refund` for a human reviewer.
+async fn refund_review_vault() -> MockVault {
+    MockVault::builder()
+        .rule(Rule::tool("stripe_refund").review())
+        .start()
+        .await
+}
+
 #[tokio::test]
 async fn an_approved_tool_runs_once_under_its_token_bound_to_the_exact_arguments() {
     let vault = MockVault::builder().rule(refund_denied()).start().await;
     let manifest =
         Manifest::from_json(r#"{"enforce": [{"tool": "create_*", "policyId": "payments-prod", "context": {"risk_level": "high"}}]}"#)
             .unwrap();
-    let runs = Runs::default();
-    let guard = Guard::new().client(&vault.client()).manifest(manifest);
-    let client = connect(Shop::new(runs.clone(), Some(guard))).await;
+    let (runs, client) = guarded_shop(Guard::new().client(&vault.client()).manifest(manifest)).await;
 
     // Extra fields and key order as the model wrote them: the Vault sees this very object.
     let args =
@@ -244,9 +258,7 @@ async fn an_approved_tool_runs_once_under_its_token_bound_to_the_exact_arguments
 #[tokio::test]
 async fn a_denied_tool_is_an_is_error_result_with_the_request_id_and_never_runs() {
     let vault = MockVault::builder().rule(refund_denied()).start().await;
-    let runs = Runs::default();
-    let guard = Guard::new().client(&vault.client());
-    let client = connect(Shop::new(runs.clone(), Some(guard))).await;
+    let (runs, client) = guarded_shop(Guard::new().client(&vault.client())).await;
 
     let result = call(
         &client,
@@ -275,15 +287,9 @@ async fn a_denied_tool_is_an_is_error_result_with_the_request_id_and_never_runs(
 
 #[tokio::test]
 async fn a_review_approved_through_the_mock_runs_the_tool_once() {
-    let vault = Arc::new(
-        MockVault::builder()
-            .rule(Rule::tool("stripe_refund").review())
-            .start()
-            .await,
-    );
-    let runs = Runs::default();
-    let guard = Guard::new().client(&vault.client());
-    let client = Arc::new(connect(Shop::new(runs.clone(), Some(guard))).await);
+    let vault = Arc::new(refund_review_vault().await);
+    let (runs, client) = guarded_shop(Guard::new().client(&vault.client())).await;
+    let client = Arc::new(client);
 
     let pending = {
         let client = client.clone();
@@ -312,13 +318,8 @@ async fn a_review_approved_through_the_mock_runs_the_tool_once() {
 
 #[tokio::test]
 async fn a_review_denied_through_the_mock_never_runs_the_tool() {
-    let vault = MockVault::builder()
-        .rule(Rule::tool("stripe_refund").review())
-        .start()
-        .await;
-    let runs = Runs::default();
-    let guard = Guard::new().client(&vault.client());
-    let client = connect(Shop::new(runs.clone(), Some(guard))).await;
+    let vault = refund_review_vault().await;
+    let (runs, client) = guarded_shop(Guard::new().client(&vault.client())).await;
     let (result, ()) = tokio::join!(
         call(
             &client,
@@ -337,19 +338,14 @@ async fn a_review_denied_through_the_mock_never_runs_the_tool() {
 
 #[tokio::test]
 async fn detach_mode_answers_at_once_that_a_reviewer_must_decide() {
-    let vault = MockVault::builder()
-        .rule(Rule::tool("stripe_refund").review())
-        .start()
-        .await;
+    let vault = refund_review_vault().await;
     let config = vault
         .config()
         .to_builder()
         .review_mode(ReviewMode::Detach)
         .build()
         .unwrap();
-    let runs = Runs::default();
-    let guard = Guard::new().client(&LedgixClient::new(config).unwrap());
-    let client = connect(Shop::new(runs.clone(), Some(guard))).await;
+    let (runs, client) = guarded_shop(Guard::new().client(&LedgixClient::new(config).unwrap())).await;
     let result = call(
         &client,
         "stripe_refund",
@@ -372,9 +368,7 @@ async fn detach_mode_answers_at_once_that_a_reviewer_must_decide() {
 #[tokio::test]
 async fn wrong_typed_arguments_never_reach_the_vault() {
     let vault = MockVault::start().await;
-    let runs = Runs::default();
-    let guard = Guard::new().client(&vault.client());
-    let client = connect(Shop::new(runs.clone(), Some(guard))).await;
+    let (runs, client) = guarded_shop(Guard::new().client(&vault.client())).await;
 
     for (tool, args, problem) in [
         (
@@ -411,9 +405,7 @@ async fn wrong_typed_arguments_never_reach_the_vault() {
 #[tokio::test]
 async fn without_a_published_schema_wrong_arguments_may_be_asked_about_but_never_run() {
     let vault = MockVault::start().await;
-    let runs = Runs::default();
-    let guard = Guard::new().client(&vault.client());
-    let client = connect(Shop::new(runs.clone(), Some(guard))).await;
+    let (runs, client) = guarded_shop(Guard::new().client(&vault.client())).await;
     let result = call(
         &client,
         "loose_refund",
@@ -435,9 +427,7 @@ async fn an_unreachable_vault_is_a_protocol_error_saying_the_tool_did_not_run() 
     let vault = MockVault::start().await;
     let config: Config = vault.config().to_builder().max_retries(1).build().unwrap();
     vault.shutdown().await;
-    let runs = Runs::default();
-    let guard = Guard::new().client(&LedgixClient::new(config).unwrap());
-    let client = connect(Shop::new(runs.clone(), Some(guard))).await;
+    let (runs, client) = guarded_shop(Guard::new().client(&LedgixClient::new(config).unwrap())).await;
     let err = call(
         &client,
         "create_stripe_payment",
@@ -496,15 +486,6 @@ impl Lookups {
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for Lookups {}
 
-async fn connect_lookups(lookups: Lookups) -> RunningService<RoleClient, Client> {
-    let (server_io, client_io) = tokio::io::duplex(64 * 1024);
-    tokio::spawn(async move {
-        let server = lookups.serve(server_io).await.expect("server starts");
-        let _ = server.waiting().await;
-    });
-    Client.serve(client_io).await.expect("client connects")
-}
-
 #[tokio::test]
 async fn the_single_method_path_approves_denies_and_refuses_bad_arguments() {
     let vault = MockVault::builder()
@@ -516,7 +497,7 @@ async fn the_single_method_path_approves_denies_and_refuses_bad_arguments() {
         .start()
         .await;
     let runs = Runs::default();
-    let client = connect_lookups(Lookups::new(runs.clone(), vault.client(), None)).await;
+    let client = connect(Lookups::new(runs.clone(), vault.client(), None)).await;
 
     let result = call(&client, "lookup_customer", json!({"customer_id": "cus_1"}))
         .await
@@ -562,7 +543,7 @@ async fn router_and_method_together_ask_once() {
     let vault = MockVault::start().await;
     let runs = Runs::default();
     let guard = Guard::new().client(&vault.client());
-    let client = connect_lookups(Lookups::new(runs.clone(), vault.client(), Some(guard))).await;
+    let client = connect(Lookups::new(runs.clone(), vault.client(), Some(guard))).await;
 
     for i in 0..3 {
         let result = call(
