@@ -322,6 +322,14 @@ static GUARDED_RUNS: [(&str, &AtomicUsize); 5] = [
     ("lookup_invoice", &INVOICE_RUNS),
 ];
 
+/// A mock Vault that denies every tool ("everything denied").
+async fn denying_vault() -> MockVault {
+    MockVault::builder()
+        .rule(Rule::tool("*").deny("everything denied"))
+        .start()
+        .await
+}
+
 fn runs(counter: &AtomicUsize) -> usize {
     counter.load(Ordering::SeqCst)
 }
@@ -492,10 +500,7 @@ async fn trait_default_bodies_and_built_futures_ask_the_vault() {
 #[tokio::test]
 async fn a_skipped_trait_and_a_plain_sync_function_stay_unguarded() {
     use shapes::Quiet;
-    let vault = MockVault::builder()
-        .rule(Rule::tool("*").deny("everything denied"))
-        .start()
-        .await;
+    let vault = denying_vault().await;
     let quiet = vault
         .scope(shapes::Shop.stripe_quiet())
         .await
@@ -545,10 +550,7 @@ ledgix::instrument! {
 
 #[tokio::test]
 async fn underscore_names_and_foreign_guarded_attributes_ask_the_vault() {
-    let denying = MockVault::builder()
-        .rule(Rule::tool("*").deny("everything denied"))
-        .start()
-        .await;
+    let denying = denying_vault().await;
     let underscore = denying.scope(previously_skipped::_internal_sync(1)).await;
     let foreign = denying.scope(previously_skipped::stripe_traced(2)).await;
     let one_line = denying
