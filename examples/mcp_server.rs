@@ -22,7 +22,8 @@ use rmcp::transport::stdio;
 use rmcp::{ServerHandler, ServiceExt, tool, tool_handler, tool_router};
 use serde_json::json;
 
-/// The tools' argument types, their field docs the input schema the MCP peer sees.
+/// The tools' argument types, `Payment`, `Refund` and `Lookup` (in `examples/common/`, shared
+/// with the tests and the bench): their field docs are the input schema the MCP peer sees.
 #[path = "common/payment_args.rs"]
 mod payment_args;
 use payment_args::{Lookup, Payment, Refund};
