@@ -8,8 +8,8 @@ use std::time::Duration;
 use ledgix::mock::{Decision, MockVault, RecordedRequest, Rule, RulesFile};
 use ledgix::{ClearanceStatus, Error, TokenVerifier, ToolCall};
 use serde_json::{Value, json};
-use support::mock::{Runs, detached_client, guarded};
 use support::http::status;
+use support::mock::{Runs, detached_client, guarded};
 
 #[tokio::test]
 async fn a_call_denied_on_purpose_never_runs_its_body() {

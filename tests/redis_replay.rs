@@ -160,7 +160,10 @@ async fn ids_are_remembered_until_their_token_expires_then_forgotten() {
 /// panics.
 async fn serves_again(store: &RedisReplayStore, prefix: &str) -> bool {
     for i in 0..100 {
-        match store.first_use(&format!("{prefix}-{i}"), in_secs(300)).await {
+        match store
+            .first_use(&format!("{prefix}-{i}"), in_secs(300))
+            .await
+        {
             Ok(true) => return true,
             Ok(false) => panic!("a new id cannot be a replay"),
             Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,

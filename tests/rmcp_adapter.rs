@@ -217,7 +217,8 @@ async fn an_approved_tool_runs_once_under_its_token_bound_to_the_exact_arguments
     let manifest =
         Manifest::from_json(r#"{"enforce": [{"tool": "create_*", "policyId": "payments-prod", "context": {"risk_level": "high"}}]}"#)
             .unwrap();
-    let (runs, client) = guarded_shop(Guard::new().client(&vault.client()).manifest(manifest)).await;
+    let (runs, client) =
+        guarded_shop(Guard::new().client(&vault.client()).manifest(manifest)).await;
 
     // Extra fields and key order as the model wrote them: the Vault sees this very object.
     let args =
@@ -345,7 +346,8 @@ async fn detach_mode_answers_at_once_that_a_reviewer_must_decide() {
         .review_mode(ReviewMode::Detach)
         .build()
         .unwrap();
-    let (runs, client) = guarded_shop(Guard::new().client(&LedgixClient::new(config).unwrap())).await;
+    let (runs, client) =
+        guarded_shop(Guard::new().client(&LedgixClient::new(config).unwrap())).await;
     let result = call(
         &client,
         "stripe_refund",
@@ -427,7 +429,8 @@ async fn an_unreachable_vault_is_a_protocol_error_saying_the_tool_did_not_run() 
     let vault = MockVault::start().await;
     let config: Config = vault.config().to_builder().max_retries(1).build().unwrap();
     vault.shutdown().await;
-    let (runs, client) = guarded_shop(Guard::new().client(&LedgixClient::new(config).unwrap())).await;
+    let (runs, client) =
+        guarded_shop(Guard::new().client(&LedgixClient::new(config).unwrap())).await;
     let err = call(
         &client,
         "create_stripe_payment",
