@@ -19,9 +19,14 @@ use ledgix::mock::{MockVault, Rule};
 use ledgix::{LedgixClient, Manifest};
 use rmcp::handler::server::{tool::ToolRouter, wrapper::Parameters};
 use rmcp::transport::stdio;
-use rmcp::{ServerHandler, ServiceExt, schemars, tool, tool_handler, tool_router};
-use serde::Deserialize;
+use rmcp::{ServerHandler, ServiceExt, tool, tool_handler, tool_router};
 use serde_json::json;
+
+/// The tools' argument types, `Payment`, `Refund` and `Lookup` (in `examples/common/`, shared
+/// with the tests and the bench): their field docs are the input schema the MCP peer sees.
+#[path = "common/payment_args.rs"]
+mod payment_args;
+use payment_args::{Lookup, Payment, Refund};
 
 /// Policy and context per tool, when `LEDGIX_MANIFEST` names no file.
 const MANIFEST: &str = r#"{"enforce": [
@@ -29,30 +34,6 @@ const MANIFEST: &str = r#"{"enforce": [
     {"tool": "stripe_*", "policyId": "financial-high-risk", "context": {"risk_level": "high"}},
     {"tool": "lookup_*", "policyId": "customer-data", "context": {"risk_level": "low"}}
 ]}"#;
-
-#[derive(Deserialize, schemars::JsonSchema)]
-struct Payment {
-    /// Amount in the currency's smallest unit (cents).
-    amount: u64,
-    /// Three-letter ISO currency code, lowercase.
-    currency: String,
-    /// The Stripe customer to charge.
-    customer_id: String,
-}
-
-#[derive(Deserialize, schemars::JsonSchema)]
-struct Refund {
-    /// The charge to refund.
-    charge_id: String,
-    /// Amount to refund, in the currency's smallest unit.
-    amount: u64,
-}
-
-#[derive(Deserialize, schemars::JsonSchema)]
-struct Lookup {
-    /// The Stripe customer to look up.
-    customer_id: String,
-}
 
 #[derive(Clone)]
 struct Payments {

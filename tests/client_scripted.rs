@@ -43,6 +43,17 @@ async fn harness() -> Harness {
     harness_with(|b| b).await
 }
 
+/// A detach-mode harness whose `refund(10)` the Vault holds for review as `request_id`, and
+/// the pending approval that call returned.
+async fn held_refund(request_id: &str) -> (Harness, ledgix::PendingApproval) {
+    let h = harness_with(|b| b.review_mode(ReviewMode::Detach)).await;
+    h.vault.on_clearance([pending(request_id)]);
+    match h.refund(10).await {
+        Err(Error::ReviewPending(p)) => (h, p),
+        other => panic!("expected ReviewPending, got {other:?}"),
+    }
+}
+
 fn refund_args(amount: u64) -> Value {
     json!({ "amount": amount, "currency": "usd" })
 }
@@ -62,6 +73,29 @@ impl Harness {
                 Ok(ledgix::current_token().expect("the token is in scope inside the body"))
             })
             .await
+    }
+
+    /// A guarded `stripe_refund` with the one argument `name` = `value` (which may have no
+    /// JSON form), whose body counts its runs.
+    async fn refund_with_arg<T: serde::Serialize + ?Sized>(
+        &self,
+        name: &str,
+        value: &T,
+    ) -> Result<(), Error> {
+        ToolCall::new("stripe_refund")
+            .arg(name, value)
+            .client(&self.client)
+            .run(self.counted_body())
+            .await
+    }
+
+    /// A body that counts its runs and does nothing else.
+    fn counted_body(&self) -> impl Future<Output = Result<(), Error>> + Send + 'static {
+        let ran = self.ran.clone();
+        async move {
+            ran.fetch_add(1, SeqCst);
+            Ok(())
+        }
     }
 
     fn token(&self, jti: &str, amount: u64) -> String {
@@ -211,17 +245,25 @@ async fn review_timeout_after_the_configured_wait() {
 
 #[tokio::test]
 async fn poll_honours_retry_after_on_status_answers() {
-    let h = harness().await;
-    h.vault.on_clearance([pending("req-7")]);
-    h.vault.on_status([
-        pending("req-7").header("retry-after", "7"),
-        approved("req-7", &h.token("jti-7", 10)),
-    ]);
-    h.refund(10).await.unwrap();
     assert_eq!(
-        h.sleeper.slept(),
+        waits_with_status_retry_after(7, "7").await,
         vec![Duration::from_secs(2), Duration::from_secs(7)]
     );
+}
+
+/// The waits of a `refund(10)` held for review as `req-{n}` whose first status answer says
+/// `Retry-After: {retry_after}` and whose second approves it (token `jti-{n}`: the replay
+/// store is process-wide, so each test has its own).
+async fn waits_with_status_retry_after(n: u32, retry_after: &str) -> Vec<Duration> {
+    let h = harness().await;
+    let id = format!("req-{n}");
+    h.vault.on_clearance([pending(&id)]);
+    h.vault.on_status([
+        pending(&id).header("retry-after", retry_after),
+        approved(&id, &h.token(&format!("jti-{n}"), 10)),
+    ]);
+    h.refund(10).await.unwrap();
+    h.sleeper.slept()
 }
 
 #[tokio::test]
@@ -254,11 +296,7 @@ async fn detach_returns_pending_approval_and_wait_resumes() {
 
 #[tokio::test]
 async fn detach_then_run_executes_the_body_under_the_approval() {
-    let h = harness_with(|b| b.review_mode(ReviewMode::Detach)).await;
-    h.vault.on_clearance([pending("req-9")]);
-    let Error::ReviewPending(p) = h.refund(10).await.unwrap_err() else {
-        panic!()
-    };
+    let (h, p) = held_refund("req-9").await;
     let token = h.token("jti-9", 10);
     h.vault.on_status([approved("req-9", &token)]);
     let ran = h.ran.clone();
@@ -278,31 +316,17 @@ async fn detach_then_run_executes_the_body_under_the_approval() {
 
 #[tokio::test]
 async fn detach_approval_bound_to_other_arguments_never_runs() {
-    let h = harness_with(|b| b.review_mode(ReviewMode::Detach)).await;
-    h.vault.on_clearance([pending("req-10")]);
-    let Error::ReviewPending(p) = h.refund(10).await.unwrap_err() else {
-        panic!()
-    };
+    let (h, p) = held_refund("req-10").await;
     h.vault
         .on_status([approved("req-10", &h.token("jti-10", 9999))]);
-    let ran = h.ran.clone();
-    let out: Result<(), Error> = p
-        .run(async move {
-            ran.fetch_add(1, SeqCst);
-            Ok(())
-        })
-        .await;
+    let out = p.run(h.counted_body()).await;
     assert!(matches!(out, Err(Error::TokenVerification(_))), "{out:?}");
     assert_eq!(h.runs(), 0);
 }
 
 #[tokio::test]
 async fn cancel_posts_a_denial_to_the_review_endpoint() {
-    let h = harness_with(|b| b.review_mode(ReviewMode::Detach)).await;
-    h.vault.on_clearance([pending("req-11")]);
-    let Error::ReviewPending(p) = h.refund(10).await.unwrap_err() else {
-        panic!()
-    };
+    let (h, p) = held_refund("req-11").await;
     p.cancel().await.unwrap();
     let posts = h.vault.seen_path("/reviews/req-11/decision");
     assert_eq!(posts.len(), 1);
@@ -655,16 +679,7 @@ async fn arguments_that_do_not_serialize_fail_before_anything_is_sent() {
     let h = harness().await;
     let mut bad = std::collections::HashMap::new();
     bad.insert(vec![1u8], 1); // a map with non-string keys has no JSON form
-    let ran = h.ran.clone();
-    let err = ToolCall::new("stripe_refund")
-        .arg("weird", &bad)
-        .client(&h.client)
-        .run(async move {
-            ran.fetch_add(1, SeqCst);
-            Ok::<_, Error>(())
-        })
-        .await
-        .unwrap_err();
+    let err = h.refund_with_arg("weird", &bad).await.unwrap_err();
     assert!(
         matches!(&err, Error::ToolArgs(m) if m.contains("weird")),
         "{err:?}"
@@ -759,30 +774,14 @@ async fn current_clearance_and_claims_describe_the_approval() {
 
 #[tokio::test]
 async fn wait_then_run_uses_the_verified_approval_once() {
-    let h = harness_with(|b| b.review_mode(ReviewMode::Detach)).await;
-    h.vault.on_clearance([pending("req-29")]);
-    let Error::ReviewPending(p) = h.refund(10).await.unwrap_err() else {
-        panic!()
-    };
+    let (h, p) = held_refund("req-29").await;
     h.vault
         .on_status([approved("req-29", &h.token("jti-29", 10))]);
     p.wait().await.unwrap();
     let twin = p.clone();
-    let ran = h.ran.clone();
-    let first: Result<(), Error> = p
-        .run(async move {
-            ran.fetch_add(1, SeqCst);
-            Ok(())
-        })
-        .await;
+    let first = p.run(h.counted_body()).await;
     first.unwrap();
-    let ran = h.ran.clone();
-    let second: Result<(), Error> = twin
-        .run(async move {
-            ran.fetch_add(1, SeqCst);
-            Ok(())
-        })
-        .await;
+    let second = twin.run(h.counted_body()).await;
     assert!(
         matches!(&second, Err(Error::ReplayDetected { jti }) if jti == "jti-29"),
         "{second:?}"
@@ -794,16 +793,7 @@ async fn wait_then_run_uses_the_verified_approval_once() {
 async fn non_finite_arguments_are_refused_before_anything_is_sent() {
     let h = harness().await;
     for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
-        let ran = h.ran.clone();
-        let err = ToolCall::new("stripe_refund")
-            .arg("amount", &bad)
-            .client(&h.client)
-            .run(async move {
-                ran.fetch_add(1, SeqCst);
-                Ok::<_, Error>(())
-            })
-            .await
-            .unwrap_err();
+        let err = h.refund_with_arg("amount", &bad).await.unwrap_err();
         assert!(
             matches!(&err, Error::ToolArgs(m) if m.contains("amount") && m.contains("null")),
             "{err:?}"
@@ -815,15 +805,8 @@ async fn non_finite_arguments_are_refused_before_anything_is_sent() {
 
 #[tokio::test]
 async fn a_zero_retry_after_on_polls_is_not_a_busy_loop() {
-    let h = harness().await;
-    h.vault.on_clearance([pending("req-30")]);
-    h.vault.on_status([
-        pending("req-30").header("retry-after", "0"),
-        approved("req-30", &h.token("jti-30", 10)),
-    ]);
-    h.refund(10).await.unwrap();
     assert_eq!(
-        h.sleeper.slept(),
+        waits_with_status_retry_after(30, "0").await,
         vec![Duration::from_secs(2), Duration::from_millis(100)]
     );
 }

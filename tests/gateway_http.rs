@@ -524,15 +524,7 @@ async fn a_token_passes_each_gateway_store_once_and_clones_share_theirs() {
 async fn agent_and_gateway_sharing_one_store_each_use_the_token_once() {
     let vault = vault().await;
     let store = MemoryReplayStore::new();
-    let client = ledgix::LedgixClient::new(
-        vault
-            .config()
-            .to_builder()
-            .replay_store(store.clone())
-            .build()
-            .unwrap(),
-    )
-    .unwrap();
+    let client = support::mock::client_with_replay_store(&vault, store.clone());
     let gateway = pinned(&vault).replay_store(store.clone()).build().unwrap();
     let service = service(&gateway).await;
     let token = ToolCall::new(TOOL)

@@ -313,6 +313,22 @@ static RECALL_RUNS: AtomicUsize = AtomicUsize::new(0);
 static BATCH_RUNS: AtomicUsize = AtomicUsize::new(0);
 static INVOICE_RUNS: AtomicUsize = AtomicUsize::new(0);
 static QUIET_RUNS: AtomicUsize = AtomicUsize::new(0);
+/// The five guarded tools below, each with the counter of its body's runs.
+static GUARDED_RUNS: [(&str, &AtomicUsize); 5] = [
+    ("stripe_refund", &REFUND_RUNS),
+    ("stripe_settle", &SETTLE_RUNS),
+    ("wire_recall", &RECALL_RUNS),
+    ("stripe_batch", &BATCH_RUNS),
+    ("lookup_invoice", &INVOICE_RUNS),
+];
+
+/// A mock Vault that denies every tool ("everything denied").
+async fn denying_vault() -> MockVault {
+    MockVault::builder()
+        .rule(Rule::tool("*").deny("everything denied"))
+        .start()
+        .await
+}
 
 fn runs(counter: &AtomicUsize) -> usize {
     counter.load(Ordering::SeqCst)
@@ -427,13 +443,7 @@ async fn trait_default_bodies_and_built_futures_ask_the_vault() {
         let err = err.expect_err(tool);
         assert!(err.is_denied(), "{tool}: {err:?}");
     }
-    for (tool, counter) in [
-        ("stripe_refund", &REFUND_RUNS),
-        ("stripe_settle", &SETTLE_RUNS),
-        ("wire_recall", &RECALL_RUNS),
-        ("stripe_batch", &BATCH_RUNS),
-        ("lookup_invoice", &INVOICE_RUNS),
-    ] {
+    for (tool, counter) in GUARDED_RUNS {
         assert_eq!(runs(counter), 0, "{tool}: a denied body never runs");
     }
     let asked = sent(&denying);
@@ -463,13 +473,7 @@ async fn trait_default_bodies_and_built_futures_ask_the_vault() {
         .await
         .expect("approved");
     assert_eq!(out, (4.5, 3, "w_9".into(), 2, "in_1".into()));
-    for (tool, counter) in [
-        ("stripe_refund", &REFUND_RUNS),
-        ("stripe_settle", &SETTLE_RUNS),
-        ("wire_recall", &RECALL_RUNS),
-        ("stripe_batch", &BATCH_RUNS),
-        ("lookup_invoice", &INVOICE_RUNS),
-    ] {
+    for (tool, counter) in GUARDED_RUNS {
         assert_eq!(runs(counter), 1, "{tool}: an approved body runs once");
     }
     let stripe = json!({"policy_id": "financial-high-risk", "risk_level": "high"});
@@ -496,10 +500,7 @@ async fn trait_default_bodies_and_built_futures_ask_the_vault() {
 #[tokio::test]
 async fn a_skipped_trait_and_a_plain_sync_function_stay_unguarded() {
     use shapes::Quiet;
-    let vault = MockVault::builder()
-        .rule(Rule::tool("*").deny("everything denied"))
-        .start()
-        .await;
+    let vault = denying_vault().await;
     let quiet = vault
         .scope(shapes::Shop.stripe_quiet())
         .await
@@ -549,10 +550,7 @@ ledgix::instrument! {
 
 #[tokio::test]
 async fn underscore_names_and_foreign_guarded_attributes_ask_the_vault() {
-    let denying = MockVault::builder()
-        .rule(Rule::tool("*").deny("everything denied"))
-        .start()
-        .await;
+    let denying = denying_vault().await;
     let underscore = denying.scope(previously_skipped::_internal_sync(1)).await;
     let foreign = denying.scope(previously_skipped::stripe_traced(2)).await;
     let one_line = denying

@@ -68,13 +68,28 @@ fn hashes(proof: &Option<Vec<String>>) -> Option<Vec<[u8; 32]>> {
     proof.iter().flatten().map(|h| hash(h)).collect()
 }
 
+/// Reads the corpus vector in `file`.
+fn vector<T: serde::de::DeserializeOwned>(file: &Path) -> T {
+    serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap()
+}
+
+/// Asserts the vector in `file` (described as `desc`) came out as its `wantErr` says.
+fn assert_as_wanted(file: &Path, desc: &str, want_err: bool, result: &Result<(), String>) {
+    assert_eq!(
+        result.is_err(),
+        want_err,
+        "{}: {desc} -> {result:?}",
+        file.display()
+    );
+}
+
 #[test]
 fn every_inclusion_vector_comes_out_as_want_err_says() {
     let files = corpus("inclusion");
     assert_eq!(files.len(), 98, "the corpus has 98 inclusion vectors");
     let (mut verified, mut unrepresentable) = (0, 0);
     for file in &files {
-        let v: Inclusion = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+        let v: Inclusion = vector(file);
         let parsed = (hash(&v.leaf_hash), hash(&v.root), hashes(&v.proof));
         let result = match parsed {
             (Some(leaf), Some(root), Some(proof)) => {
@@ -87,13 +102,7 @@ fn every_inclusion_vector_comes_out_as_want_err_says() {
                 Err("a hash is not 32 bytes".to_owned())
             }
         };
-        assert_eq!(
-            result.is_err(),
-            v.want_err,
-            "{}: {} -> {result:?}",
-            file.display(),
-            v.desc
-        );
+        assert_as_wanted(file, &v.desc, v.want_err, &result);
     }
     assert_eq!(
         (verified, unrepresentable),
@@ -109,7 +118,7 @@ fn every_consistency_vector_comes_out_as_want_err_says() {
     let mut unrepresentable_valid = Vec::new();
     let mut verified = 0;
     for file in &files {
-        let v: Consistency = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+        let v: Consistency = vector(file);
         let parsed = (hash(&v.root1), hash(&v.root2), hashes(&v.proof));
         let result = match parsed {
             (Some(root1), Some(root2), Some(proof)) => {
@@ -123,13 +132,7 @@ fn every_consistency_vector_comes_out_as_want_err_says() {
             }
             _ => Err("a hash is not 32 bytes".to_owned()),
         };
-        assert_eq!(
-            result.is_err(),
-            v.want_err,
-            "{}: {} -> {result:?}",
-            file.display(),
-            v.desc
-        );
+        assert_as_wanted(file, &v.desc, v.want_err, &result);
     }
     assert_eq!(verified, 71, "vectors whose hashes are all 32 bytes");
 

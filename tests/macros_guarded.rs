@@ -444,23 +444,9 @@ async fn trait_methods_native_and_async_trait() {
 // ---------------------------------------------------------------------------------------------
 // recursion
 
-#[ledgix::guarded]
-async fn countdown(n: u32) -> Result<u32, ledgix::Error> {
-    if n == 0 {
-        return Ok(0);
-    }
-    Ok(1 + Box::pin(countdown(n - 1)).await?)
-}
-
-#[ledgix::guarded]
-fn factorial(n: u64) -> Pin<Box<dyn Future<Output = Result<u64, ledgix::Error>> + Send>> {
-    Box::pin(async move {
-        if n <= 1 {
-            return Ok(1);
-        }
-        Ok(n * factorial(n - 1).await?)
-    })
-}
+#[path = "ui/pass/recursive.rs"]
+mod recursive;
+use recursive::{countdown, factorial};
 
 #[tokio::test]
 async fn recursive_calls_each_ask_the_vault() {

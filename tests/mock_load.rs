@@ -13,6 +13,7 @@ use ledgix::mock::{MockVault, Rule};
 use ledgix::{ClearanceRequest, ClearanceStatus, Error};
 use serde_json::Value;
 use support::hex::hash32;
+use support::http::json_answer;
 use tokio::task::JoinSet;
 
 const CLIENTS: usize = 64;
@@ -129,19 +130,13 @@ async fn sixty_four_clients_ten_thousand_decisions_all_sealed_and_proven() {
     for pair in checkpoints.windows(2) {
         let (from, to) = (&pair[0], &pair[1]);
         assert_eq!(to.prev_checkpoint_hash, from.checkpoint_hash);
-        let proof: ConsistencyProof = http
-            .get(format!(
-                "{}/ledger/proof/consistency?from={}&to={}",
-                vault.url(),
-                from.checkpoint_id,
-                to.checkpoint_id
-            ))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let proof: ConsistencyProof = json_answer(http.get(format!(
+            "{}/ledger/proof/consistency?from={}&to={}",
+            vault.url(),
+            from.checkpoint_id,
+            to.checkpoint_id
+        )))
+        .await;
         let path: Vec<[u8; 32]> = proof.path.iter().map(|h| hash32(h)).collect();
         merkle::verify_consistency(
             from.tree_size,

@@ -8,6 +8,7 @@ use std::time::Duration;
 use ledgix::mock::{Decision, MockVault, RecordedRequest, Rule, RulesFile};
 use ledgix::{ClearanceStatus, Error, TokenVerifier, ToolCall};
 use serde_json::{Value, json};
+use support::http::status;
 use support::mock::{Runs, detached_client, guarded};
 
 #[tokio::test]
@@ -97,6 +98,14 @@ async fn every_token_has_its_own_jti_and_the_configured_ttl() {
     assert_eq!(runs.count(), 5);
 }
 
+/// A mock Vault that holds every `wire_*` call for a human reviewer.
+async fn wire_review_vault() -> MockVault {
+    MockVault::builder()
+        .rule(Rule::tool("wire_*").review())
+        .start()
+        .await
+}
+
 /// How a reviewer decides in [`reviewed_calls_wait_for_the_reviewer`].
 #[derive(Debug, Clone, Copy)]
 enum Reviewer {
@@ -112,10 +121,7 @@ async fn reviewed_calls_wait_for_the_reviewer() {
         (true, Reviewer::Endpoint),
         (false, Reviewer::Endpoint),
     ] {
-        let vault = MockVault::builder()
-            .rule(Rule::tool("wire_*").review())
-            .start()
-            .await;
+        let vault = wire_review_vault().await;
         let runs = Runs::default();
         let reviewer = async {
             let id = vault.next_pending_review().await;
@@ -183,11 +189,8 @@ async fn the_decision_endpoint_answers_404_for_unknown_and_409_for_decided_reque
     assert_eq!(decide(id).await.unwrap().status(), 409);
     let bad = http
         .post(format!("{}/reviews/x/decision", vault.url()))
-        .json(&json!({"approve": "yes"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(bad.status(), 422);
+        .json(&json!({"approve": "yes"}));
+    assert_eq!(status(bad).await, 422);
 }
 
 #[tokio::test]
@@ -229,10 +232,7 @@ async fn processing_can_end_in_review() {
 
 #[tokio::test]
 async fn detach_mode_parks_the_call_and_resumes_it_after_review() {
-    let vault = MockVault::builder()
-        .rule(Rule::tool("wire_*").review())
-        .start()
-        .await;
+    let vault = wire_review_vault().await;
     let client = detached_client(&vault);
     let runs = Runs::default();
     let pending = match ledgix::with_client(client, guarded("wire_transfer", 7, &runs)).await {
@@ -497,18 +497,10 @@ async fn malformed_requests_are_refused_with_422() {
         );
     }
     assert!(vault.ledger_entries().is_empty());
-    let unknown = http
-        .get(format!("{}/clearance-status/nope", vault.url()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(unknown.status(), 404);
-    let no_route = http
-        .get(format!("{}/nothing-here", vault.url()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(no_route.status(), 404);
+    let unknown = http.get(format!("{}/clearance-status/nope", vault.url()));
+    assert_eq!(status(unknown).await, 404);
+    let no_route = http.get(format!("{}/nothing-here", vault.url()));
+    assert_eq!(status(no_route).await, 404);
 }
 
 #[tokio::test]
@@ -651,10 +643,7 @@ async fn each_decision_and_held_review_is_an_info_event() {
 /// endpoint takes `application/json` only, and the held call stays held.
 #[tokio::test]
 async fn a_decision_without_a_json_content_type_is_refused_and_decides_nothing() {
-    let vault = MockVault::builder()
-        .rule(Rule::tool("wire_*").review())
-        .start()
-        .await;
+    let vault = wire_review_vault().await;
     let runs = Runs::default();
     let reviewer = async {
         let id = vault.next_pending_review().await;

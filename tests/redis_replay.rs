@@ -34,8 +34,13 @@ async fn counted(runs: Arc<AtomicUsize>) -> Result<(), Error> {
 }
 
 async fn store(redis: &RedisServer) -> RedisReplayStore {
+    store_with_timeout(redis, Duration::from_secs(2)).await
+}
+
+/// A store on the test's `redis-server` whose commands time out after `timeout`.
+async fn store_with_timeout(redis: &RedisServer, timeout: Duration) -> RedisReplayStore {
     RedisReplayStore::builder(redis.url())
-        .timeout(Duration::from_secs(2))
+        .timeout(timeout)
         .connect()
         .await
         .expect("connect to the test's redis-server")
@@ -150,28 +155,33 @@ async fn ids_are_remembered_until_their_token_expires_then_forgotten() {
     assert!(!store.first_use("run:far", far).await.unwrap());
 }
 
+/// Whether `store` records a first use again within ten seconds, trying new ids
+/// `{prefix}-0`, `{prefix}-1`, … every 100 ms while it refuses; a new id answered as a replay
+/// panics.
+async fn serves_again(store: &RedisReplayStore, prefix: &str) -> bool {
+    for i in 0..100 {
+        match store
+            .first_use(&format!("{prefix}-{i}"), in_secs(300))
+            .await
+        {
+            Ok(true) => return true,
+            Ok(false) => panic!("a new id cannot be a replay"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    false
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_redis_means_refusal_never_a_first_use_and_no_body_runs() {
     let Some(mut redis) = RedisServer::start("a_dead_redis_means_refusal") else {
         return;
     };
-    let store = RedisReplayStore::builder(redis.url())
-        .timeout(Duration::from_millis(500))
-        .connect()
-        .await
-        .unwrap();
+    let store = store_with_timeout(&redis, Duration::from_millis(500)).await;
     assert!(store.first_use("run:before", in_secs(300)).await.unwrap());
 
     let vault = MockVault::start().await;
-    let client = LedgixClient::new(
-        vault
-            .config()
-            .to_builder()
-            .replay_store(store.clone())
-            .build()
-            .unwrap(),
-    )
-    .unwrap();
+    let client = support::mock::client_with_replay_store(&vault, store.clone());
     let runs = Arc::new(AtomicUsize::new(0));
     ToolCall::new("lookup")
         .arg("id", &"c_1")
@@ -212,21 +222,10 @@ async fn a_dead_redis_means_refusal_never_a_first_use_and_no_body_runs() {
 
     // Redis comes back (empty: no persistence): the store reconnects by itself.
     redis.restart();
-    let mut back = false;
-    for i in 0..100 {
-        match store
-            .first_use(&format!("run:back-{i}"), in_secs(300))
-            .await
-        {
-            Ok(true) => {
-                back = true;
-                break;
-            }
-            Ok(false) => panic!("a new id cannot be a replay"),
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
-    assert!(back, "the store never reconnected to the restarted Redis");
+    assert!(
+        serves_again(&store, "run:back").await,
+        "the store never reconnected to the restarted Redis"
+    );
 }
 
 #[cfg(unix)]
@@ -235,11 +234,7 @@ async fn a_redis_that_does_not_answer_in_time_means_refusal() {
     let Some(redis) = RedisServer::start("a_redis_that_does_not_answer_in_time") else {
         return;
     };
-    let store = RedisReplayStore::builder(redis.url())
-        .timeout(Duration::from_millis(300))
-        .connect()
-        .await
-        .unwrap();
+    let store = store_with_timeout(&redis, Duration::from_millis(300)).await;
     assert!(store.first_use("run:warm", in_secs(300)).await.unwrap());
     redis.freeze();
     let outcomes: Vec<_> = (0..4)
@@ -263,22 +258,8 @@ async fn a_redis_that_does_not_answer_in_time_means_refusal() {
     }
     redis.thaw();
     // Answering again, the store serves again (after reconnecting if it had to).
-    let mut back = false;
-    for i in 0..100 {
-        match store
-            .first_use(&format!("run:thawed-{i}"), in_secs(300))
-            .await
-        {
-            Ok(true) => {
-                back = true;
-                break;
-            }
-            Ok(false) => panic!("a new id cannot be a replay"),
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
     assert!(
-        back,
+        serves_again(&store, "run:thawed").await,
         "the store never served again after Redis answered again"
     );
     assert!(!store.first_use("run:warm", in_secs(300)).await.unwrap());

@@ -13,9 +13,8 @@ use rmcp::handler::server::tool::ToolRouter;
 use rmcp::handler::server::wrapper::{Parameters, Parameters as Loose};
 use rmcp::model::{CallToolRequestParams, CallToolResponse, CallToolResult, ClientConfig};
 use rmcp::service::{RoleClient, RunningService};
-use rmcp::{ClientHandler, ErrorData, ServerHandler, ServiceError, ServiceExt, schemars};
+use rmcp::{ClientHandler, ErrorData, ServerHandler, ServiceError, ServiceExt};
 use rmcp::{tool, tool_handler, tool_router};
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 /// One run of a tool body: the tool, and the clearance it saw.
@@ -52,23 +51,10 @@ impl Runs {
     }
 }
 
-#[derive(Deserialize, schemars::JsonSchema)]
-struct Payment {
-    amount: u64,
-    currency: String,
-    customer_id: String,
-}
-
-#[derive(Deserialize, schemars::JsonSchema)]
-struct Refund {
-    charge_id: String,
-    amount: u64,
-}
-
-#[derive(Deserialize, schemars::JsonSchema)]
-struct Lookup {
-    customer_id: String,
-}
+/// The example server's argument types (`Payment`, `Refund`, `Lookup`).
+#[path = "../examples/common/payment_args.rs"]
+mod payment_args;
+use payment_args::{Lookup, Payment, Refund};
 
 #[derive(Clone)]
 struct Shop {
@@ -116,18 +102,27 @@ impl Shop {
         &self,
         args: ledgix::rmcp::Parameters<Lookup>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let runs = self.runs.clone();
-        args.policy("customer-data")
-            .run(|l| async move {
-                runs.record("lookup_customer");
-                format!("customer {}", l.customer_id)
-            })
-            .await
+        lookup(&self.runs, args).await
     }
 }
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for Shop {}
+
+/// The single-method path's body, `lookup_customer` of both servers: asks the Vault under
+/// the `customer-data` policy and, when cleared, records the run.
+async fn lookup(
+    runs: &Runs,
+    args: ledgix::rmcp::Parameters<Lookup>,
+) -> Result<CallToolResponse, ErrorData> {
+    let runs = runs.clone();
+    args.policy("customer-data")
+        .run(|l| async move {
+            runs.record("lookup_customer");
+            format!("customer {}", l.customer_id)
+        })
+        .await
+}
 
 #[derive(Clone, Default)]
 struct Client;
@@ -139,13 +134,21 @@ impl ClientHandler for Client {
 }
 
 /// Serves `shop` and connects a client to it over an in-process pipe.
-async fn connect(shop: Shop) -> RunningService<RoleClient, Client> {
+/// Serves `server` to a new client over an in-process duplex pipe.
+async fn connect<S: ServerHandler>(server: S) -> RunningService<RoleClient, Client> {
     let (server_io, client_io) = tokio::io::duplex(64 * 1024);
     tokio::spawn(async move {
-        let server = shop.serve(server_io).await.expect("server starts");
+        let server = server.serve(server_io).await.expect("server starts");
         let _ = server.waiting().await;
     });
     Client.serve(client_io).await.expect("client connects")
+}
+
+/// A [`Shop`] guarded by `guard`, connected: its runs and its client.
+async fn guarded_shop(guard: Guard) -> (Runs, RunningService<RoleClient, Client>) {
+    let runs = Runs::default();
+    let client = connect(Shop::new(runs.clone(), Some(guard))).await;
+    (runs, client)
 }
 
 fn obj(v: Value) -> Map<String, Value> {
@@ -163,6 +166,12 @@ async fn call(
     client
         .call_tool(CallToolRequestParams::new(tool).with_arguments(obj(args)))
         .await
+}
+
+/// Asserts `result` is a tool error (`isError: true`) whose text says `says`.
+fn assert_tool_error(result: &CallToolResult, says: &str) {
+    assert_eq!(result.is_error, Some(true), "{}", text(result));
+    assert!(text(result).contains(says), "{}", text(result));
 }
 
 fn text(result: &CallToolResult) -> String {
@@ -194,15 +203,22 @@ fn refund_denied() -> Rule {
     Rule::tool("stripe_refund").deny("refunds are frozen")
 }
 
+/// A mock Vault that holds every `stripe_refund` for a human reviewer.
+async fn refund_review_vault() -> MockVault {
+    MockVault::builder()
+        .rule(Rule::tool("stripe_refund").review())
+        .start()
+        .await
+}
+
 #[tokio::test]
 async fn an_approved_tool_runs_once_under_its_token_bound_to_the_exact_arguments() {
     let vault = MockVault::builder().rule(refund_denied()).start().await;
     let manifest =
         Manifest::from_json(r#"{"enforce": [{"tool": "create_*", "policyId": "payments-prod", "context": {"risk_level": "high"}}]}"#)
             .unwrap();
-    let runs = Runs::default();
-    let guard = Guard::new().client(&vault.client()).manifest(manifest);
-    let client = connect(Shop::new(runs.clone(), Some(guard))).await;
+    let (runs, client) =
+        guarded_shop(Guard::new().client(&vault.client()).manifest(manifest)).await;
 
     // Extra fields and key order as the model wrote them: the Vault sees this very object.
     let args =
@@ -243,9 +259,7 @@ async fn an_approved_tool_runs_once_under_its_token_bound_to_the_exact_arguments
 #[tokio::test]
 async fn a_denied_tool_is_an_is_error_result_with_the_request_id_and_never_runs() {
     let vault = MockVault::builder().rule(refund_denied()).start().await;
-    let runs = Runs::default();
-    let guard = Guard::new().client(&vault.client());
-    let client = connect(Shop::new(runs.clone(), Some(guard))).await;
+    let (runs, client) = guarded_shop(Guard::new().client(&vault.client())).await;
 
     let result = call(
         &client,
@@ -274,15 +288,9 @@ async fn a_denied_tool_is_an_is_error_result_with_the_request_id_and_never_runs(
 
 #[tokio::test]
 async fn a_review_approved_through_the_mock_runs_the_tool_once() {
-    let vault = Arc::new(
-        MockVault::builder()
-            .rule(Rule::tool("stripe_refund").review())
-            .start()
-            .await,
-    );
-    let runs = Runs::default();
-    let guard = Guard::new().client(&vault.client());
-    let client = Arc::new(connect(Shop::new(runs.clone(), Some(guard))).await);
+    let vault = Arc::new(refund_review_vault().await);
+    let (runs, client) = guarded_shop(Guard::new().client(&vault.client())).await;
+    let client = Arc::new(client);
 
     let pending = {
         let client = client.clone();
@@ -311,13 +319,8 @@ async fn a_review_approved_through_the_mock_runs_the_tool_once() {
 
 #[tokio::test]
 async fn a_review_denied_through_the_mock_never_runs_the_tool() {
-    let vault = MockVault::builder()
-        .rule(Rule::tool("stripe_refund").review())
-        .start()
-        .await;
-    let runs = Runs::default();
-    let guard = Guard::new().client(&vault.client());
-    let client = connect(Shop::new(runs.clone(), Some(guard))).await;
+    let vault = refund_review_vault().await;
+    let (runs, client) = guarded_shop(Guard::new().client(&vault.client())).await;
     let (result, ()) = tokio::join!(
         call(
             &client,
@@ -330,26 +333,21 @@ async fn a_review_denied_through_the_mock_never_runs_the_tool() {
         }
     );
     let result = result.unwrap();
-    assert_eq!(result.is_error, Some(true));
-    assert!(text(&result).contains("not this one"), "{}", text(&result));
+    assert_tool_error(&result, "not this one");
     assert!(runs.of("stripe_refund").is_empty());
 }
 
 #[tokio::test]
 async fn detach_mode_answers_at_once_that_a_reviewer_must_decide() {
-    let vault = MockVault::builder()
-        .rule(Rule::tool("stripe_refund").review())
-        .start()
-        .await;
+    let vault = refund_review_vault().await;
     let config = vault
         .config()
         .to_builder()
         .review_mode(ReviewMode::Detach)
         .build()
         .unwrap();
-    let runs = Runs::default();
-    let guard = Guard::new().client(&LedgixClient::new(config).unwrap());
-    let client = connect(Shop::new(runs.clone(), Some(guard))).await;
+    let (runs, client) =
+        guarded_shop(Guard::new().client(&LedgixClient::new(config).unwrap())).await;
     let result = call(
         &client,
         "stripe_refund",
@@ -372,9 +370,7 @@ async fn detach_mode_answers_at_once_that_a_reviewer_must_decide() {
 #[tokio::test]
 async fn wrong_typed_arguments_never_reach_the_vault() {
     let vault = MockVault::start().await;
-    let runs = Runs::default();
-    let guard = Guard::new().client(&vault.client());
-    let client = connect(Shop::new(runs.clone(), Some(guard))).await;
+    let (runs, client) = guarded_shop(Guard::new().client(&vault.client())).await;
 
     for (tool, args, problem) in [
         (
@@ -411,9 +407,7 @@ async fn wrong_typed_arguments_never_reach_the_vault() {
 #[tokio::test]
 async fn without_a_published_schema_wrong_arguments_may_be_asked_about_but_never_run() {
     let vault = MockVault::start().await;
-    let runs = Runs::default();
-    let guard = Guard::new().client(&vault.client());
-    let client = connect(Shop::new(runs.clone(), Some(guard))).await;
+    let (runs, client) = guarded_shop(Guard::new().client(&vault.client())).await;
     let result = call(
         &client,
         "loose_refund",
@@ -421,12 +415,7 @@ async fn without_a_published_schema_wrong_arguments_may_be_asked_about_but_never
     )
     .await
     .unwrap();
-    assert_eq!(result.is_error, Some(true));
-    assert!(
-        text(&result).contains("failed to deserialize parameters"),
-        "{}",
-        text(&result)
-    );
+    assert_tool_error(&result, "failed to deserialize parameters");
     assert_eq!(
         asked(&vault).len(),
         1,
@@ -440,9 +429,8 @@ async fn an_unreachable_vault_is_a_protocol_error_saying_the_tool_did_not_run() 
     let vault = MockVault::start().await;
     let config: Config = vault.config().to_builder().max_retries(1).build().unwrap();
     vault.shutdown().await;
-    let runs = Runs::default();
-    let guard = Guard::new().client(&LedgixClient::new(config).unwrap());
-    let client = connect(Shop::new(runs.clone(), Some(guard))).await;
+    let (runs, client) =
+        guarded_shop(Guard::new().client(&LedgixClient::new(config).unwrap())).await;
     let err = call(
         &client,
         "create_stripe_payment",
@@ -493,29 +481,13 @@ impl Lookups {
         &self,
         args: ledgix::rmcp::Parameters<Lookup>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let runs = self.runs.clone();
         assert_eq!(args.tool_name(), "lookup_customer");
-        args.client(&self.client)
-            .policy("customer-data")
-            .run(|l| async move {
-                runs.record("lookup_customer");
-                format!("customer {}", l.customer_id)
-            })
-            .await
+        lookup(&self.runs, args.client(&self.client)).await
     }
 }
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for Lookups {}
-
-async fn connect_lookups(lookups: Lookups) -> RunningService<RoleClient, Client> {
-    let (server_io, client_io) = tokio::io::duplex(64 * 1024);
-    tokio::spawn(async move {
-        let server = lookups.serve(server_io).await.expect("server starts");
-        let _ = server.waiting().await;
-    });
-    Client.serve(client_io).await.expect("client connects")
-}
 
 #[tokio::test]
 async fn the_single_method_path_approves_denies_and_refuses_bad_arguments() {
@@ -528,7 +500,7 @@ async fn the_single_method_path_approves_denies_and_refuses_bad_arguments() {
         .start()
         .await;
     let runs = Runs::default();
-    let client = connect_lookups(Lookups::new(runs.clone(), vault.client(), None)).await;
+    let client = connect(Lookups::new(runs.clone(), vault.client(), None)).await;
 
     let result = call(&client, "lookup_customer", json!({"customer_id": "cus_1"}))
         .await
@@ -547,23 +519,13 @@ async fn the_single_method_path_approves_denies_and_refuses_bad_arguments() {
     )
     .await
     .unwrap();
-    assert_eq!(result.is_error, Some(true));
-    assert!(
-        text(&result).contains("blocked customer"),
-        "{}",
-        text(&result)
-    );
+    assert_tool_error(&result, "blocked customer");
     assert!(text(&result).contains("request_id "), "{}", text(&result));
 
     let result = call(&client, "lookup_customer", json!({"customer_id": 7}))
         .await
         .unwrap();
-    assert_eq!(result.is_error, Some(true));
-    assert!(
-        text(&result).contains("failed to deserialize parameters"),
-        "{}",
-        text(&result)
-    );
+    assert_tool_error(&result, "failed to deserialize parameters");
 
     assert_eq!(
         runs.of("lookup_customer").len(),
@@ -584,7 +546,7 @@ async fn router_and_method_together_ask_once() {
     let vault = MockVault::start().await;
     let runs = Runs::default();
     let guard = Guard::new().client(&vault.client());
-    let client = connect_lookups(Lookups::new(runs.clone(), vault.client(), Some(guard))).await;
+    let client = connect(Lookups::new(runs.clone(), vault.client(), Some(guard))).await;
 
     for i in 0..3 {
         let result = call(

@@ -4,6 +4,8 @@
 //! is retried then given up while the Vault keeps deciding; the extractor's refusals; and
 //! property tests of the verifier (arbitrary signatures never panic, only the right one passes).
 
+mod support;
+
 use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
@@ -20,6 +22,7 @@ use ledgix::webhook::{
 use ledgix::{Error, ToolCall, verify_webhook};
 use proptest::prelude::*;
 use serde_json::{Value, json};
+use support::http::json_answer;
 use tokio::sync::mpsc;
 
 // ------------------------------------------------------------------ a real receiver
@@ -304,18 +307,11 @@ async fn the_standalone_mock_vault_sends_webhooks_when_asked() {
     let _ = std::fs::remove_file(&rules);
 
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    let answer: Value = http
-        .post(format!("{url}/request-clearance"))
-        .json(
-            &json!({"tool_name": "wire_transfer", "tool_args": {"amount": 5},
+    let answer: Value = json_answer(http.post(format!("{url}/request-clearance")).json(
+        &json!({"tool_name": "wire_transfer", "tool_args": {"amount": 5},
             "agent_id": "a", "session_id": "s"}),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    ))
+    .await;
     assert_eq!(answer["status"], "pending_review", "{answer}");
     let id = answer["request_id"].as_str().unwrap().to_string();
     let held = next_event(&mut hook.events).await;

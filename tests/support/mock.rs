@@ -1,11 +1,11 @@
 //! Helpers of the tests that run calls against the mock Vault: a guarded call that counts its
-//! body's runs, and a client of the vault in detach mode.
+//! body's runs, a client of the vault in detach mode or with its own replay store.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ledgix::mock::MockVault;
-use ledgix::{Error, LedgixClient, PendingApproval, ReviewMode, ToolCall};
+use ledgix::{Error, LedgixClient, PendingApproval, ReplayStore, ReviewMode, ToolCall};
 
 /// Counts how many times a guarded body ran.
 #[derive(Debug, Clone, Default)]
@@ -58,6 +58,18 @@ pub fn detached_client(vault: &MockVault) -> LedgixClient {
         .review_mode(ReviewMode::Detach)
         .build()
         .expect("the mock's config in detach mode");
+    LedgixClient::new(config).expect("a client of the mock Vault")
+}
+
+/// A client of `vault` that records the tokens it used in `store` (instead of the
+/// process-wide memory store).
+pub fn client_with_replay_store(vault: &MockVault, store: impl ReplayStore) -> LedgixClient {
+    let config = vault
+        .config()
+        .to_builder()
+        .replay_store(store)
+        .build()
+        .expect("the mock's config with a replay store");
     LedgixClient::new(config).expect("a client of the mock Vault")
 }
 

@@ -6,6 +6,7 @@
 //! - [`ledger`]: ledger fixtures and a small ledger writer built from the public blocks;
 //! - [`token`]: A-JWT fixtures, claims and forged tokens;
 //! - [`hex`]: lowercase hex for hashes;
+//! - [`http`]: plain HTTP to the servers under test (an answer's JSON body or status);
 //! - [`browser`]: a headless Chromium through ChromeDriver, for the review page;
 //! - [`gateway`]: a payment API behind the gateway layer, tokens for it;
 //! - [`redis`]: a real `redis-server` of the test's own.
@@ -14,6 +15,7 @@
 pub mod browser;
 pub mod gateway;
 pub mod hex;
+pub mod http;
 pub mod ledger;
 pub mod mock;
 pub mod redis;

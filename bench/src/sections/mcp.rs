@@ -23,17 +23,16 @@ use ledgix_bench::stats::Spread;
 use rmcp::handler::server::{tool::ToolRouter, wrapper::Parameters};
 use rmcp::model::{CallToolRequestParams, ClientConfig};
 use rmcp::service::{RoleClient, RunningService};
-use rmcp::{ClientHandler, ServerHandler, ServiceExt, schemars, tool, tool_handler, tool_router};
+use rmcp::{ClientHandler, ServerHandler, ServiceExt, tool, tool_handler, tool_router};
 use serde_json::{Map, Value, json};
 
 const TOOL: &str = "create_stripe_payment";
 
-#[derive(serde::Deserialize, schemars::JsonSchema)]
-struct Payment {
-    amount: u64,
-    currency: String,
-    customer_id: String,
-}
+/// The example server's argument types.
+#[path = "../../../examples/common/payment_args.rs"]
+#[allow(dead_code)]
+mod payment_args;
+use payment_args::Payment;
 
 #[derive(Clone)]
 struct Payments {

@@ -22,6 +22,10 @@ impl From<ledgix::Error> for MyError {
     }
 }
 
+// recursion: an async fn boxing its own call, a fn returning its boxed future
+mod recursive;
+use recursive::{countdown, factorial};
+
 #[derive(Serialize)]
 struct Payment {
     amount: u64,
@@ -194,26 +198,6 @@ impl DynTool for Echo {
     async fn pair(&self, (a, b): (u8, u8)) -> Result<u8, MyError> {
         Ok(a + b)
     }
-}
-
-// recursion: an async fn boxing its own call
-#[ledgix::guarded]
-async fn countdown(n: u32) -> Result<u32, ledgix::Error> {
-    if n == 0 {
-        return Ok(0);
-    }
-    Box::pin(countdown(n - 1)).await
-}
-
-// recursion: a fn returning its boxed future
-#[ledgix::guarded]
-fn factorial(n: u64) -> Pin<Box<dyn Future<Output = Result<u64, ledgix::Error>> + Send>> {
-    Box::pin(async move {
-        if n <= 1 {
-            return Ok(1);
-        }
-        Ok(n * factorial(n - 1).await?)
-    })
 }
 
 // a fn returning an async block
