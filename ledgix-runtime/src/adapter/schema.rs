@@ -129,23 +129,27 @@ impl<'a> Checker<'a> {
         path: &str,
         depth: usize,
     ) -> Result<(), String> {
+        // One scratch path for every alternative (each may extend it while it checks).
+        let mut scratch = String::with_capacity(path.len());
+        let mut check = |sub: &'a Value| {
+            scratch.clear();
+            scratch.push_str(path);
+            self.schema(sub, value, &mut scratch, depth)
+        };
         if let Some(Value::Array(all)) = s.get("allOf") {
             for sub in all {
-                self.schema(sub, value, &mut path.to_owned(), depth)?;
+                check(sub)?;
             }
         }
         if let Some(Value::Array(any)) = s.get("anyOf") {
             let mut last = None;
-            let matched =
-                any.iter().any(
-                    |sub| match self.schema(sub, value, &mut path.to_owned(), depth) {
-                        Ok(()) => true,
-                        Err(e) => {
-                            last = Some(e);
-                            false
-                        }
-                    },
-                );
+            let matched = any.iter().any(|sub| match check(sub) {
+                Ok(()) => true,
+                Err(e) => {
+                    last = Some(e);
+                    false
+                }
+            });
             if !matched && !any.is_empty() {
                 return Err(alternatives(path, value, last));
             }
@@ -154,7 +158,7 @@ impl<'a> Checker<'a> {
             let mut last = None;
             let mut matches = 0usize;
             for sub in one {
-                match self.schema(sub, value, &mut path.to_owned(), depth) {
+                match check(sub) {
                     Ok(()) => matches += 1,
                     Err(e) => last = Some(e),
                 }
@@ -171,7 +175,7 @@ impl<'a> Checker<'a> {
             }
         }
         if let Some(not) = s.get("not")
-            && self.schema(not, value, &mut path.to_owned(), depth).is_ok()
+            && check(not).is_ok()
         {
             return Err(format!(
                 "{}: {} is a value the schema rules out",
