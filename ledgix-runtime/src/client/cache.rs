@@ -39,7 +39,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
 use super::transport::Deadline;
-use super::{BoundCall, LedgixClient, parse_json};
+use super::{LedgixClient, parse_json};
 use crate::error::Error;
 use crate::protocol::{
     ClearanceRequest, ClearanceResponse, ClearanceStatus, DecisionStatus, MintTokenRequest,
@@ -438,11 +438,9 @@ impl LedgixClient {
         if !verify {
             return Ok(None);
         }
-        let call = BoundCall {
-            tool: request.tool_name.clone(),
-            tool_args: request.tool_args.clone(),
-        };
-        self.verify_response(response, Some(&call)).await.map(Some)
+        self.verify_response_bound(response, &request.tool_name, &request.tool_args)
+            .await
+            .map(Some)
     }
 
     /// A fresh token for a call whose decision is cached: `POST /mint-token`, then the same

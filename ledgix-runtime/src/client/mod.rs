@@ -87,6 +87,16 @@ pub(crate) struct BoundCall {
     pub(crate) tool_args: Map<String, Value>,
 }
 
+/// The token of an approved answer; an approval without one is a protocol error.
+fn approved_token(response: &ClearanceResponse) -> Result<&str, Error> {
+    response.token.as_deref().ok_or_else(|| {
+        Error::Protocol(format!(
+            "request {} was approved without a token",
+            response.request_id
+        ))
+    })
+}
+
 /// How to follow one request while it is not decided.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Follow<'a> {
@@ -452,19 +462,24 @@ impl LedgixClient {
         response: &ClearanceResponse,
         call: Option<&BoundCall>,
     ) -> Result<TokenClaims, Error> {
-        let token = response.token.as_deref().ok_or_else(|| {
-            Error::Protocol(format!(
-                "request {} was approved without a token",
-                response.request_id
-            ))
-        })?;
         match call {
             Some(call) => {
-                self.verify_token_bound(token, &call.tool, &call.tool_args)
+                self.verify_response_bound(response, &call.tool, &call.tool_args)
                     .await
             }
-            None => self.verify_token(token).await,
+            None => self.verify_token(approved_token(response)?).await,
         }
+    }
+
+    /// [`verify_response`](Self::verify_response) bound to `tool` and `tool_args`.
+    pub(crate) async fn verify_response_bound(
+        &self,
+        response: &ClearanceResponse,
+        tool: &str,
+        tool_args: &Map<String, Value>,
+    ) -> Result<TokenClaims, Error> {
+        self.verify_token_bound(approved_token(response)?, tool, tool_args)
+            .await
     }
 
     // ---------------------------------------------------------------- decision flow
