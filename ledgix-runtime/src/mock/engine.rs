@@ -307,10 +307,16 @@ impl Vault {
         terminal: Terminal,
         (confidence, bucket): (f64, ConfidenceBucket),
     ) -> Result<ClearanceResponse, LedgerError> {
-        let mut answer = base_answer(request_id, request);
+        let approved = matches!(terminal, Terminal::Approve { .. });
+        // An approval names the policy version in force now (a token can be minted from it).
+        let epoch = if approved {
+            self.policy_epoch.load(std::sync::atomic::Ordering::SeqCst)
+        } else {
+            0
+        };
+        let mut answer = base_answer(request_id, request, epoch);
         answer.confidence = Some(confidence);
         answer.confidence_bucket = Some(bucket.clone());
-        let approved = matches!(terminal, Terminal::Approve { .. });
         match terminal {
             Terminal::Approve { reason } => {
                 answer.status = ClearanceStatus::Approved;
@@ -318,9 +324,6 @@ impl Vault {
                 answer.decision_status = Some(DecisionStatus::Approved);
                 answer.token = Some(self.tokens.mint(request));
                 answer.reason = reason;
-                let (version, content_hash) = self.policy_version(request);
-                answer.policy_version_id = Some(version);
-                answer.policy_content_hash = Some(content_hash);
             }
             Terminal::Deny {
                 reason,
@@ -358,9 +361,14 @@ fn non_empty(text: &str, fallback: &str) -> String {
     }
 }
 
-/// The fields every answer carries; status `processing` until set.
-pub(crate) fn base_answer(request_id: &str, request: &ClearanceRequest) -> ClearanceResponse {
-    let policy = request.policy_id().unwrap_or("mock-default-policy");
+/// The fields every answer carries; status `processing` until set. The policy version is the
+/// one of `policy_epoch` (see [`policy_version_of`]).
+pub(crate) fn base_answer(
+    request_id: &str,
+    request: &ClearanceRequest,
+    policy_epoch: u64,
+) -> ClearanceResponse {
+    let (version, content_hash) = policy_version_of(request, policy_epoch);
     ClearanceResponse {
         status: ClearanceStatus::Processing,
         token: None,
@@ -374,17 +382,32 @@ pub(crate) fn base_answer(request_id: &str, request: &ClearanceRequest) -> Clear
         confidence_bucket: None,
         minimum_confidence_bucket: Some(MINIMUM_CONFIDENCE.1),
         reason_code: None,
-        policy_version_id: Some(format!("mock-policy-version:{policy}")),
-        policy_content_hash: Some(format!(
-            "sha256:{}",
-            crate::hex::encode(Sha256::digest(policy.as_bytes()))
-        )),
+        policy_version_id: Some(version),
+        policy_content_hash: Some(content_hash),
     }
+}
+
+/// `policy_version_id` and `policy_content_hash` of the request's policy (or
+/// `mock-default-policy`) at `epoch`: epoch 0 until `MockVault::new_policy_version` moves it.
+pub(crate) fn policy_version_of(request: &ClearanceRequest, epoch: u64) -> (String, String) {
+    let policy = request.policy_id().unwrap_or("mock-default-policy");
+    let (version, content) = if epoch == 0 {
+        (
+            format!("mock-policy-version:{policy}"),
+            Sha256::digest(policy.as_bytes()),
+        )
+    } else {
+        (
+            format!("mock-policy-version:{policy}:{epoch}"),
+            Sha256::digest(format!("{policy}\0{epoch}").as_bytes()),
+        )
+    };
+    (version, format!("sha256:{}", crate::hex::encode(content)))
 }
 
 /// `processing`: the Vault is still deciding.
 fn processing(request_id: &str, request: &ClearanceRequest) -> ClearanceResponse {
-    let mut answer = base_answer(request_id, request);
+    let mut answer = base_answer(request_id, request, 0);
     answer.reason = "the mock Vault is still evaluating this request".into();
     answer.approved = Some(false);
     answer.confidence = Some(0.0);
@@ -394,7 +417,7 @@ fn processing(request_id: &str, request: &ClearanceRequest) -> ClearanceResponse
 
 /// `pending_review`: held for a human reviewer.
 fn pending_review(request_id: &str, request: &ClearanceRequest) -> ClearanceResponse {
-    let mut answer = base_answer(request_id, request);
+    let mut answer = base_answer(request_id, request, 0);
     answer.status = ClearanceStatus::PendingReview;
     answer.reason = "waiting for a human reviewer".into();
     answer.requires_manual_review = true;
@@ -411,7 +434,7 @@ pub(crate) fn faulty_approval(
     request: &ClearanceRequest,
     token: Option<String>,
 ) -> ClearanceResponse {
-    let mut answer = base_answer(request_id, request);
+    let mut answer = base_answer(request_id, request, 0);
     answer.status = ClearanceStatus::Approved;
     answer.approved = Some(true);
     answer.decision_status = Some(DecisionStatus::Approved);

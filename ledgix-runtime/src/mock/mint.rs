@@ -27,9 +27,8 @@
 
 use std::sync::atomic::Ordering;
 
-use sha2::{Digest, Sha256};
 
-use super::engine::{RULE_CONFIDENCE, Vault};
+use super::engine::{RULE_CONFIDENCE, Vault, policy_version_of};
 use super::ledger::EventInput;
 use super::rules::{Decision, Verdict};
 use super::state::{Phase, Record};
@@ -38,9 +37,6 @@ use crate::protocol::{
     ClearanceRequest, ClearanceStatus, DecisionStatus, MintTokenRequest, MintTokenResponse,
 };
 
-/// The policy named when a request names none (as in `engine::base_answer`).
-const DEFAULT_POLICY: &str = "mock-default-policy";
-
 /// Why a mint failed.
 #[derive(Debug)]
 pub(crate) enum MintError {
@@ -48,8 +44,6 @@ pub(crate) enum MintError {
     Refused(u16, String),
     /// The event could not be written, so nothing was minted.
     Ledger(LedgerError),
-    /// No randomness for the request id.
-    Internal(String),
 }
 
 impl From<LedgerError> for MintError {
@@ -65,19 +59,7 @@ fn refused(status: u16, detail: impl Into<String>) -> MintError {
 impl Vault {
     /// The current `policy_version_id` and `policy_content_hash` of the request's policy.
     pub(crate) fn policy_version(&self, request: &ClearanceRequest) -> (String, String) {
-        let policy = request.policy_id().unwrap_or(DEFAULT_POLICY);
-        let epoch = self.policy_epoch.load(Ordering::SeqCst);
-        let (version, content) = if epoch == 0 {
-            // What engine::base_answer reports, so answers before any change agree with it.
-            (format!("mock-policy-version:{policy}"), policy.to_string())
-        } else {
-            (
-                format!("mock-policy-version:{policy}:{epoch}"),
-                format!("{policy}\0{epoch}"),
-            )
-        };
-        let digest = Sha256::digest(content.as_bytes());
-        (version, format!("sha256:{}", crate::hex::encode(digest)))
+        policy_version_of(request, self.policy_epoch.load(Ordering::SeqCst))
     }
 
     /// Mints a fresh token from the approval `mint.original_request_id` (see the module docs).
@@ -149,8 +131,7 @@ impl Vault {
             ));
         }
 
-        let request_id = new_request_id()
-            .ok_or_else(|| MintError::Internal("no randomness for a request id".into()))?;
+        let request_id = crate::random::uuid_v4();
         let reason = format!(
             "{} (token minted from the cached decision {original_id})",
             decided.reason
@@ -248,11 +229,6 @@ fn mismatch(original: &ClearanceRequest, mint: &MintTokenRequest) -> Option<&'st
         .iter()
         .find(|(_, same)| !same)
         .map(|(field, _)| *field)
-}
-
-/// A request id in the UUID v4 text form, from the operating system's randomness.
-pub(crate) fn new_request_id() -> Option<String> {
-    Some(crate::random::uuid_v4())
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use super::conn::ConnKill;
 use super::engine::{self, ReviewError, Vault};
 use super::faults::{FaultKind, FaultTarget};
 use super::ledger::ProofError;
-use super::mint::{MintError, new_request_id};
+use super::mint::MintError;
 use super::review_page;
 use super::state::{KeyReused, Recording, StoredAnswer};
 use crate::ledger::LedgerError;
@@ -500,7 +500,7 @@ fn forged_mint(vault: &Vault, kind: &FaultKind, mint: &MintTokenRequest) -> Resp
         &MintTokenResponse {
             token,
             reason: Some(reason.into()),
-            request_id: new_request_id(),
+            request_id: Some(crate::random::uuid_v4()),
         },
     )
 }
@@ -530,9 +530,6 @@ async fn mint_token(
                 detail,
             )),
             Err(MintError::Ledger(e)) => Err(Reject::from(e)),
-            Err(MintError::Internal(detail)) => {
-                Err(Reject(StatusCode::INTERNAL_SERVER_ERROR, detail))
-            }
         }
     };
     idempotent(&vault, "/mint-token", &headers, &value, answer).await
