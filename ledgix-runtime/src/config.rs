@@ -19,6 +19,9 @@ pub(crate) const DEFAULT_DECISION_CACHE_TTL: Duration = Duration::from_secs(60);
 /// Default of [`ConfigBuilder::decision_cache_max_entries`] (the official SDKs' 1000).
 pub(crate) const DEFAULT_DECISION_CACHE_MAX_ENTRIES: usize = 1000;
 
+/// How long a fetched JWKS stays fresh (`LEDGIX_JWKS_TTL`), for the client and the gateway.
+pub(crate) const DEFAULT_JWKS_TTL: Duration = Duration::from_secs(300);
+
 /// How long after a JWKS fetch a token naming an unknown `kid` may trigger another one.
 pub(crate) const DEFAULT_JWKS_REFETCH_COOLDOWN: Duration = Duration::from_secs(30);
 
@@ -179,7 +182,7 @@ impl Default for Config {
             review_mode: ReviewMode::Block,
             max_retries: 3,
             retry_base_delay: Duration::from_millis(500),
-            jwks_ttl: Duration::from_secs(300),
+            jwks_ttl: DEFAULT_JWKS_TTL,
             jwks_refetch_cooldown: DEFAULT_JWKS_REFETCH_COOLDOWN,
             trusted_keys: None,
             ledger_keys: None,

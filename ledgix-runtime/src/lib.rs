@@ -16,7 +16,6 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
-#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(any(feature = "rmcp", feature = "rig"))]
 mod adapter;

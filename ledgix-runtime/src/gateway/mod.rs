@@ -98,7 +98,7 @@ pub use error::GatewayError;
 pub use extract::Cleared;
 pub use layer::{GatewayLayer, GatewayService};
 
-use crate::config::{DEFAULT_JWKS_REFETCH_COOLDOWN, is_loopback, redact_url};
+use crate::config::{DEFAULT_JWKS_REFETCH_COOLDOWN, DEFAULT_JWKS_TTL, is_loopback, redact_url};
 use crate::error::Error;
 use crate::jwk::KeySet;
 use crate::token::{
@@ -111,8 +111,6 @@ use keys::{JwksSource, KeySource};
 const REPLAY_ROLE: &str = "gateway:";
 /// Default largest body read to check the binding: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
-/// Default time the fetched JWKS stays fresh (the client's default).
-const DEFAULT_JWKS_TTL: Duration = Duration::from_secs(300);
 
 /// What of the request the token's `tool_args_hash` must match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

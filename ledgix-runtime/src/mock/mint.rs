@@ -27,7 +27,6 @@
 
 use std::sync::atomic::Ordering;
 
-
 use super::engine::{RULE_CONFIDENCE, Vault, policy_version_of};
 use super::ledger::EventInput;
 use super::rules::{Decision, Verdict};

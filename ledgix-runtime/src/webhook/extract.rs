@@ -3,8 +3,10 @@
 use axum::body::Body;
 use axum::extract::{FromRef, FromRequest, Request};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use http::StatusCode;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::de::DeserializeOwned;
 
 use super::{SIGNATURE_HEADER, WebhookError, WebhookVerifier};
@@ -58,8 +60,7 @@ where
         // A signature that is not even text cannot be right: refused before the body is read.
         let signature = signature
             .to_str()
-            .map_err(|_| WebhookError::MalformedSignature)?
-            .to_owned();
+            .map_err(|_| WebhookError::MalformedSignature)?;
         // A declared length over the limit is refused before reading anything.
         if let Some(length) = parts
             .headers
@@ -71,34 +72,22 @@ where
             return Err(WebhookError::TooLarge { limit });
         }
         let bytes = read_limited(body, limit).await?;
-        verifier.verify(&bytes, &signature)?;
+        verifier.verify(&bytes, signature)?;
         serde_json::from_slice(&bytes)
             .map(VerifiedWebhook)
             .map_err(|e| WebhookError::InvalidJson(e.to_string()))
     }
 }
 
-/// Reads at most `limit` bytes of `body`, frame by frame; more is [`WebhookError::TooLarge`]
-/// (the rest is never read).
-async fn read_limited(mut body: Body, limit: usize) -> Result<Vec<u8>, WebhookError> {
-    use axum::body::HttpBody;
-    use std::pin::Pin;
-
-    let mut out = Vec::new();
-    loop {
-        let frame = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await;
-        match frame {
-            None => return Ok(out),
-            Some(Err(e)) => return Err(WebhookError::Body(e.to_string())),
-            Some(Ok(frame)) => {
-                if let Ok(data) = frame.into_data() {
-                    if data.len() > limit.saturating_sub(out.len()) {
-                        return Err(WebhookError::TooLarge { limit });
-                    }
-                    out.extend_from_slice(&data);
-                }
-            }
+/// Reads at most `limit` bytes of `body`; more is [`WebhookError::TooLarge`] (the rest is
+/// never read).
+async fn read_limited(body: Body, limit: usize) -> Result<Bytes, WebhookError> {
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            Err(WebhookError::TooLarge { limit })
         }
+        Err(e) => Err(WebhookError::Body(e.to_string())),
     }
 }
 

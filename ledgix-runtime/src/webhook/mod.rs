@@ -261,17 +261,8 @@ pub fn verify_webhook(body: &[u8], signature: &str, secret: &str) -> bool {
 pub fn sign_webhook(body: &[u8], secret: &str) -> String {
     let mut mac = new_mac(secret.as_bytes());
     mac.update(body);
-    let digest = mac.finalize().into_bytes();
-    let mut out = String::with_capacity(7 + HEX_LEN);
-    out.push_str("sha256=");
-    for byte in digest.iter() {
-        out.push(char::from(HEX_DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(HEX_DIGITS[usize::from(byte & 0x0f)]));
-    }
-    out
+    format!("sha256={}", crate::hex::encode(mac.finalize().into_bytes()))
 }
-
-const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 fn new_mac(key: &[u8]) -> HmacSha256 {
     // HMAC takes keys of any length: this never fails.
