@@ -439,7 +439,7 @@ impl ConfigBuilder {
         if let Some(v) = get("LEDGIX_RETRY_BASE_DELAY") {
             b = b.retry_base_delay(env_duration("LEDGIX_RETRY_BASE_DELAY", &v)?);
         }
-        if let Some(ttl) = env_one_duration(
+        if let Some((_, _, ttl)) = env_one_duration(
             &get,
             &[
                 ("LEDGIX_JWKS_TTL", Unit::Seconds),
@@ -453,21 +453,9 @@ impl ConfigBuilder {
             b = b.principal_id(v.trim());
         }
         if let Some(v) = get("LEDGIX_REPLAY_CACHE_SIZE") {
-            let n = v
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|&n| n > 0)
-                .ok_or_else(|| {
-                    env_error(
-                        "LEDGIX_REPLAY_CACHE_SIZE",
-                        &v,
-                        "expected a whole number ≥ 1",
-                    )
-                })?;
-            b = b.replay_cache_size(n);
+            b = b.replay_cache_size(env_count("LEDGIX_REPLAY_CACHE_SIZE", &v)?);
         }
-        if let Some(lifetime) = env_one_duration(
+        if let Some((_, _, lifetime)) = env_one_duration(
             &get,
             &[
                 ("LEDGIX_MAX_TOKEN_LIFETIME_SECONDS", Unit::Seconds),
@@ -493,49 +481,20 @@ impl ConfigBuilder {
         if let Some(v) = get("LEDGIX_DECISION_CACHE_ENABLED") {
             b = b.decision_cache(env_bool("LEDGIX_DECISION_CACHE_ENABLED", &v)?);
         }
-        let positive = |name: &str, v: String, parsed: Result<Duration, Error>| match parsed {
-            Ok(d) if d.is_zero() => Err(env_error(name, &v, "must be greater than zero")),
-            Ok(d) => Ok((v, d)),
-            Err(e) => Err(e),
-        };
-        let ttl_seconds = get("LEDGIX_DECISION_CACHE_TTL_SECONDS")
-            .map(|v| {
-                let name = "LEDGIX_DECISION_CACHE_TTL_SECONDS";
-                let parsed = env_duration(name, &v);
-                positive(name, v, parsed)
-            })
-            .transpose()?;
-        let ttl_ms = get("LEDGIX_DECISION_CACHE_TTL_MS")
-            .map(|v| {
-                let name = "LEDGIX_DECISION_CACHE_TTL_MS";
-                let parsed = env_duration_in(name, &v, Unit::Millis);
-                positive(name, v, parsed)
-            })
-            .transpose()?;
-        match (ttl_seconds, ttl_ms) {
-            (Some((s, a)), Some((m, b))) if a != b => {
-                return Err(Error::Config(format!(
-                    "LEDGIX_DECISION_CACHE_TTL_SECONDS=`{s}` and LEDGIX_DECISION_CACHE_TTL_MS=`{m}` \
-                     disagree: set one of them"
-                )));
+        if let Some((name, v, ttl)) = env_one_duration(
+            &get,
+            &[
+                ("LEDGIX_DECISION_CACHE_TTL_SECONDS", Unit::Seconds),
+                ("LEDGIX_DECISION_CACHE_TTL_MS", Unit::Millis),
+            ],
+        )? {
+            if ttl.is_zero() {
+                return Err(env_error(name, &v, "must be greater than zero"));
             }
-            (Some((_, ttl)), _) | (None, Some((_, ttl))) => b = b.decision_cache_ttl(ttl),
-            (None, None) => {}
+            b = b.decision_cache_ttl(ttl);
         }
         if let Some(v) = get("LEDGIX_DECISION_CACHE_MAX_ENTRIES") {
-            let n = v
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| {
-                    env_error(
-                        "LEDGIX_DECISION_CACHE_MAX_ENTRIES",
-                        &v,
-                        "expected a whole number ≥ 1",
-                    )
-                })?;
-            b = b.decision_cache_max_entries(n);
+            b = b.decision_cache_max_entries(env_count("LEDGIX_DECISION_CACHE_MAX_ENTRIES", &v)?);
         }
         Ok(b)
     }
@@ -1005,6 +964,16 @@ fn env_bool(name: &str, value: &str) -> Result<bool, Error> {
     }
 }
 
+/// A whole number ≥ 1 (a count: cache sizes).
+fn env_count(name: &str, value: &str) -> Result<usize, Error> {
+    value
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| env_error(name, value, "expected a whole number ≥ 1"))
+}
+
 fn env_duration(name: &str, value: &str) -> Result<Duration, Error> {
     parse_duration(value).map_err(|why| env_error(name, value, &why))
 }
@@ -1032,12 +1001,13 @@ fn env_duration_in(name: &str, value: &str, unit: Unit) -> Result<Duration, Erro
     }
 }
 
-/// The one duration set among several spellings of a setting (`None`: none set). Two spellings
-/// set to different durations are an error naming both.
-fn env_one_duration(
+/// The one duration set among several spellings of a setting (`None`: none set), with the
+/// variable and value it was read from. Two spellings set to different durations are an error
+/// naming both.
+fn env_one_duration<'n>(
     get: &impl Fn(&str) -> Option<String>,
-    names: &[(&str, Unit)],
-) -> Result<Option<Duration>, Error> {
+    names: &[(&'n str, Unit)],
+) -> Result<Option<(&'n str, String, Duration)>, Error> {
     let mut found: Option<(&str, String, Duration)> = None;
     for &(name, unit) in names {
         let Some(v) = get(name) else { continue };
@@ -1052,7 +1022,7 @@ fn env_one_duration(
             None => found = Some((name, v, d)),
         }
     }
-    Ok(found.map(|(_, _, d)| d))
+    Ok(found)
 }
 
 /// Parses `500ms`, `30s`, `15m`, `1h`, or a bare number of seconds (fractions allowed).
