@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use ledgix::mock::MockVault;
 use ledgix::{Error, LedgixClient, ToolCall};
+use ledgix_bench::stats::{Spread, micros};
 
 /// Runs the section: `(key, median ratio, min ratio, max ratio)`.
 pub async fn run(quick: bool) -> Vec<(&'static str, f64, f64, f64)> {
@@ -57,9 +58,8 @@ async fn measure(rounds: usize, per_round: usize) -> Result<(&'static str, f64, 
         medians.push((d, h));
         ratios.push(h / d);
     }
-    let ratio = median(&mut ratios.clone());
-    let min = ratios.iter().copied().fold(f64::INFINITY, f64::min);
-    let max = ratios.iter().copied().fold(0.0, f64::max);
+    let spread = Spread::of(&ratios);
+    let (ratio, min, max) = (spread.median, spread.min, spread.max);
     eprintln!("cache: guarded call, cache hit (mint) vs full decision, mock Vault in-process");
     eprintln!("  round  decision p50 (µs)  hit p50 (µs)  hit/decision");
     for (i, ((d, h), r)) in medians.iter().zip(&ratios).enumerate() {
@@ -83,7 +83,7 @@ async fn call(client: &LedgixClient) -> Result<(), Error> {
 async fn timed(client: &LedgixClient) -> Result<f64, Error> {
     let started = Instant::now();
     call(client).await?;
-    Ok(started.elapsed().as_secs_f64() * 1e6)
+    Ok(micros(started.elapsed()))
 }
 
 fn median(samples: &mut [f64]) -> f64 {

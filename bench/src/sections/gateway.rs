@@ -28,6 +28,7 @@ use ed25519_dalek::{Signature, VerifyingKey};
 use ledgix::gateway::Gateway;
 use ledgix::token::TokenSigner;
 use ledgix::{Audience, TokenClaims, tool_args_hash};
+use ledgix_bench::stats::{Side, Spread, pair_order};
 use serde_json::{Map, Value, json};
 
 /// Concurrent clients.
@@ -92,7 +93,8 @@ pub async fn run(quick: bool) -> Vec<(&'static str, f64, f64, f64)> {
     let mut ratios = Vec::with_capacity(rounds);
     for round in 0..rounds {
         let tokens = mint(&signer, &args_map, &format!("r{round}"), per_round);
-        let (bare_run, gateway_run) = if round % 2 == 0 {
+        // Side A is the bare handler, B the gateway, in the harness's alternating order.
+        let (bare_run, gateway_run) = if pair_order(round)[0] == Side::A {
             let b = load(&http, &bare_url, &body, &tokens, window).await;
             (b, load(&http, &gateway_url, &body, &tokens, window).await)
         } else {
@@ -112,11 +114,12 @@ pub async fn run(quick: bool) -> Vec<(&'static str, f64, f64, f64)> {
         );
         ratios.push(ratio);
     }
-    ratios.sort_by(f64::total_cmp);
-    let median = ratios[ratios.len() / 2];
-    let (min, max) = (ratios[0], ratios[ratios.len() - 1]);
-    eprintln!("  gateway_vs_bare median {median:.3} (min {min:.3}, max {max:.3}; goal ≥ 0.90)");
-    vec![("gateway_vs_bare", median, min, max)]
+    let spread = Spread::of(&ratios);
+    eprintln!(
+        "  gateway_vs_bare median {:.3} (min {:.3}, max {:.3}; goal ≥ 0.90)",
+        spread.median, spread.min, spread.max
+    );
+    vec![spread.figure("gateway_vs_bare")]
 }
 
 /// What the gateway's inner handler does: read the body, answer.

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use ledgix::mock::MockVault;
 use ledgix_bench::floor::Floor;
-use ledgix_bench::stats::Spread;
+use ledgix_bench::stats::{Side, Spread, pair_order};
 use rmcp::handler::server::{tool::ToolRouter, wrapper::Parameters};
 use rmcp::model::{CallToolRequestParams, ClientConfig};
 use rmcp::service::{RoleClient, RunningService};
@@ -124,10 +124,9 @@ pub async fn run(quick: bool) -> Vec<(&'static str, f64, f64, f64)> {
     for block in 0..blocks {
         let (mut g, mut f) = (Duration::ZERO, Duration::ZERO);
         for i in 0..per_block {
-            let guarded_first = (block + i) % 2 == 0;
-            for side in [guarded_first, !guarded_first] {
+            for side in pair_order(block + i) {
                 let started = Instant::now();
-                if side {
+                if side == Side::A {
                     tools_call(&guarded, next()).await;
                     g += started.elapsed();
                 } else {
