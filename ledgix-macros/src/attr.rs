@@ -135,33 +135,20 @@ impl Parse for GuardedArgs {
                 })?);
             } else if lookahead.peek(kw::purpose) {
                 let key = input.parse::<kw::purpose>()?;
-                seen.once("purpose", key.span)?;
-                let value = parse_string_value(input, "purpose", "purpose = \"billing\"")?;
-                args.fields.push(FieldSetter {
-                    method: "purpose",
-                    values: vec![value],
-                });
+                let example = "purpose = \"billing\"";
+                let setter = string_field(input, &mut seen, key.span, "purpose", example)?;
+                args.fields.push(setter);
             } else if lookahead.peek(kw::processing_register_ref) {
                 let key = input.parse::<kw::processing_register_ref>()?;
-                seen.once("processing_register_ref", key.span)?;
-                let value = parse_string_value(
-                    input,
-                    "processing_register_ref",
-                    "processing_register_ref = \"reg-payments\"",
-                )?;
-                args.fields.push(FieldSetter {
-                    method: "processing_register_ref",
-                    values: vec![value],
-                });
+                let example = "processing_register_ref = \"reg-payments\"";
+                let method = "processing_register_ref";
+                let setter = string_field(input, &mut seen, key.span, method, example)?;
+                args.fields.push(setter);
             } else if lookahead.peek(kw::dataset_ref) {
                 let key = input.parse::<kw::dataset_ref>()?;
-                seen.once("dataset_ref", key.span)?;
-                let value =
-                    parse_string_value(input, "dataset_ref", "dataset_ref = \"customers\"")?;
-                args.fields.push(FieldSetter {
-                    method: "dataset_ref",
-                    values: vec![value],
-                });
+                let example = "dataset_ref = \"customers\"";
+                let setter = string_field(input, &mut seen, key.span, "dataset_ref", example)?;
+                args.fields.push(setter);
             } else if lookahead.peek(kw::data_categories) {
                 let key = input.parse::<kw::data_categories>()?;
                 seen.once("data_categories", key.span)?;
@@ -222,6 +209,23 @@ fn both_skips(span: Span) -> syn::Error {
 }
 
 /// `= "..."` after `key`, with an error naming `example` when the value is not a string literal.
+/// `method = "..."`, given once: a [`FieldSetter`] with that one string (`example` shows the
+/// form in errors).
+fn string_field(
+    input: ParseStream<'_>,
+    seen: &mut Seen,
+    key_span: Span,
+    method: &'static str,
+    example: &str,
+) -> syn::Result<FieldSetter> {
+    seen.once(method, key_span)?;
+    let value = parse_string_value(input, method, example)?;
+    Ok(FieldSetter {
+        method,
+        values: vec![value],
+    })
+}
+
 fn parse_string_value(input: ParseStream<'_>, key: &str, example: &str) -> syn::Result<LitStr> {
     expect_eq(input, key, example)?;
     if input.peek(LitStr) {
